@@ -1,0 +1,52 @@
+// The feature encoder: the one implementation that turns trace records into model inputs, used
+// to write training shards and at inference (the paper's warning: any train/serve difference
+// ruins accuracy). Features are raw integers; normalisation belongs to the model package.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ns/trace/record.h"
+
+namespace ns::model {
+
+// paper13: PC and memory address each split into bits [63:42], [41:20], [19:0] (22+22+20 bits),
+// the opcode class, and src1/src2/dst as (class, index) pairs, in this order:
+//   pc_hi pc_mid pc_lo opclass mem_hi mem_mid mem_lo src1_cls src1_idx src2_cls src2_idx
+//   dst_cls dst_idx
+inline constexpr int kPaper13Features = 13;
+
+class FeatureEncoder {
+ public:
+  // Throws std::invalid_argument naming the encoding if it is unknown.
+  explicit FeatureEncoder(std::string_view encoding = "paper13");
+  ~FeatureEncoder();
+  FeatureEncoder(FeatureEncoder&&) noexcept;
+  FeatureEncoder& operator=(FeatureEncoder&&) noexcept;
+
+  const std::string& encoding() const;
+  int feature_count() const;
+  const std::vector<std::string>& feature_names() const;
+
+  // Forget history (stateful encodings); call at the start of every epoch.
+  void reset();
+  // Let warm-up records update history without producing features.
+  void warm(std::span<const trace::Record> records);
+  // Encode records in trace order: out.size() must be records.size() * feature_count().
+  void encode(std::span<const trace::Record> records, std::span<int32_t> out);
+
+  static std::vector<std::string> known_encodings();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The paper13 features of one record (stateless).
+void encode_paper13(const trace::Record& r, std::span<int32_t, kPaper13Features> out);
+
+}  // namespace ns::model

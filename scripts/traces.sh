@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# `make traces`: not built yet.
+echo "traces: not built yet"
