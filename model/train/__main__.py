@@ -1,0 +1,182 @@
+"""python3 -m model.train <command> --help"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import yaml
+
+
+def _overrides(cfg, args):
+    """--length/--target/--designs and --set key=value (training keys) onto a config."""
+    from .config import TRAINING_DEFAULTS, ConfigError
+    if args.length:
+        cfg.length = args.length
+    if args.target:
+        cfg.target = args.target
+    if cfg.target > cfg.length or (cfg.length - cfg.target) % 2:
+        raise ConfigError(f"window: need target ({cfg.target}) <= length ({cfg.length}), difference even")
+    if args.designs:
+        cfg.designs = args.designs.split(",")
+    for kv in args.set or []:
+        k, sep, v = kv.partition("=")
+        if not sep or k not in TRAINING_DEFAULTS:
+            raise ConfigError(f"--set {kv}: expected KEY=VALUE with KEY one of {', '.join(TRAINING_DEFAULTS)}")
+        cfg.training[k] = yaml.safe_load(v)
+    return cfg
+
+
+def cmd_train(args):
+    from . import config, data, train
+    if args.nice:
+        os.nice(args.nice)
+    cfg = _overrides(config.load(args.config), args)
+    ds = data.Dataset(args.dataset)
+    res = train.train(cfg, ds, args.out, device=args.device, resume=args.resume, threads=args.threads,
+                      train_names=args.programs.split(",") if args.programs else None,
+                      val_names=args.validation.split(",") if args.validation else None)
+    if res:
+        print(json.dumps({k: v for k, v in res.items() if k != "designs"}, indent=1))
+
+
+def cmd_eval(args):
+    import torch
+    from . import data, evaluate, package
+    if args.nice:
+        os.nice(args.nice)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
+        "cpu" if args.device == "auto" else args.device)
+    cfg, net = package.load(args.package, dev)
+    ds = data.Dataset(args.dataset)
+    names = args.programs.split(",") if args.programs else ds.names(args.split)
+    if not names:
+        raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
+    res = evaluate.evaluate_programs(net, cfg, ds, names, args.batch, dev, progress=not args.quiet)
+    out = {"package": args.package, "variant": cfg.variant, "designs": cfg.designs,
+           "window": [cfg.length, cfg.target], "programs": res}
+    text = json.dumps(out, indent=1)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+def cmd_synth(args):
+    from . import synthetic
+    progs = [(f"syn_{i}", "train") for i in range(args.train)] + \
+            [(f"syn_v{i}", "validation") for i in range(args.validation)] + \
+            [(f"syn_t{i}", "test") for i in range(args.test)]
+    synthetic.make_dataset(args.out, progs, epochs=args.epochs, epoch_len=args.epoch_len, seed=args.seed)
+    print(json.dumps({"dataset": args.out, "programs": len(progs)}))
+
+
+def cmd_params(args):
+    from . import config
+    out = {}
+    for v in args.variants:
+        cfg = _overrides(config.load(v), args)
+        out[cfg.variant] = {"parameters": cfg.parameter_count(), "designs": len(cfg.designs),
+                            "window": [cfg.length, cfg.target],
+                            "macs_per_position": cfg.macs_per_position(),
+                            "macs_per_head": cfg.macs_per_head(),
+                            "macs_per_instruction": cfg.macs_per_instruction()}
+    print(json.dumps(out, indent=1))
+
+
+def cmd_crosscheck(args):
+    from . import crosscheck
+    if args.check:
+        crosscheck.check(args.out)
+        print(json.dumps({"crosscheck": args.out, "matches": True}))
+    else:
+        print(json.dumps(crosscheck.generate(args.out), indent=1))
+
+
+def cmd_bench(args):
+    from . import bench
+    bench.main(args)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m model.train",
+                                description="NeuroScalar model training, evaluation and test data.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(s, window=True):
+        if window:
+            s.add_argument("--length", type=int, help="window length L (overrides the config)")
+            s.add_argument("--target", type=int, help="target segment T (overrides the config)")
+            s.add_argument("--designs", help="comma-separated designs (overrides the config)")
+            s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                           help="training hyper-parameter override (docs/model.md), repeatable")
+
+    s = sub.add_parser("train", help="train a variant on a dataset and export a model package")
+    s.add_argument("--config", required=True, help="variant name (configs/model/<name>.yaml) or YAML path")
+    s.add_argument("--dataset", required=True, help="dataset folder with manifest.json (docs/dataset.md)")
+    s.add_argument("--out", required=True, help="output folder: package, checkpoint.safetensors")
+    s.add_argument("--programs", help="comma-separated training programs (default: split 'train')")
+    s.add_argument("--validation", help="comma-separated validation programs (default: split 'validation')")
+    s.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    s.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: cores / local ranks)")
+    s.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.safetensors")
+    s.add_argument("--nice", type=int, default=10, help="niceness increment (default 10; 0: none)")
+    common(s)
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("eval", help="evaluate a package on a dataset's programs (JSON)")
+    s.add_argument("--package", required=True)
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--split", default="test")
+    s.add_argument("--programs", help="comma-separated programs (default: the split's)")
+    s.add_argument("--batch", type=int, default=256)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--nice", type=int, default=10)
+    s.add_argument("--json", help="also write the result here")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("synth", help="write a synthetic dataset (docs/dataset.md layout)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--train", type=int, default=4)
+    s.add_argument("--validation", type=int, default=1)
+    s.add_argument("--test", type=int, default=1)
+    s.add_argument("--epochs", type=int, default=4)
+    s.add_argument("--epoch-len", type=int, default=10000)
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(fn=cmd_synth)
+
+    s = sub.add_parser("params", help="parameters and MACs per predicted instruction of variants")
+    s.add_argument("variants", nargs="*", default=["paper-uni", "paper-bi-tied", "bi-h128"])
+    common(s)
+    s.set_defaults(fn=cmd_params)
+
+    s = sub.add_parser("crosscheck", help="write (or --check) the golden-model cross-check data")
+    s.add_argument("--out", default=os.path.join("model", "tests", "data"))
+    s.add_argument("--check", action="store_true", help="recompute with torch and compare instead")
+    s.set_defaults(fn=cmd_crosscheck)
+
+    s = sub.add_parser("bench", help="training and inference throughput (windows/s, instructions/s)")
+    s.add_argument("variants", nargs="*", default=["paper-uni", "paper-bi-tied", "bi-h128"])
+    s.add_argument("--batch", type=int, nargs="*", default=[64])
+    s.add_argument("--steps", type=int, default=3)
+    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--device", default="auto")
+    common(s)
+    s.set_defaults(fn=cmd_bench)
+
+    args = p.parse_args(argv)
+    try:
+        args.fn(args)
+    except (ValueError, OSError) as e:  # ConfigError, DatasetError, PackageError, TensorFileError
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
