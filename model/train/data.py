@@ -55,6 +55,21 @@ class Shard:
         return b[b[:, 1] > b[:, 0]]
 
 
+class ArrayShard(Shard):
+    """A shard held in memory (tests, cross-check vectors): features [N, F], labels [N, C],
+    epoch offsets [E + 1]."""
+
+    def __init__(self, features, labels, epochs, name: str = "array"):  # noqa: super not called
+        self.name, self.folder, self.configs = name, None, []
+        self.features = np.asarray(features, dtype=np.int32)
+        self.labels = np.asarray(labels, dtype=np.uint32)
+        self.epochs = np.asarray(epochs, dtype=np.int64)
+        self.n = int(self.epochs[-1])
+        if self.features.shape[0] != self.n or self.labels.shape[0] != self.n:
+            raise DatasetError(f"{name}: {self.features.shape[0]} feature rows, {self.labels.shape[0]} "
+                               f"label rows, epochs end at {self.n}")
+
+
 class Dataset:
     """A dataset folder: manifest.json plus one Shard per program (opened lazily)."""
 

@@ -8,7 +8,7 @@ from .config import ModelConfig
 
 
 def _sig(v):
-    return 1.0 / (1.0 + np.exp(-v))
+    return 0.5 * (1.0 + np.tanh(0.5 * v))  # overflow-free logistic
 
 
 def _lstm(x: np.ndarray, w_ih, w_hh, b_ih, b_hh) -> np.ndarray:
