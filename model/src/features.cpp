@@ -30,6 +30,7 @@ void encode_paper13(const trace::Record& r, std::span<int32_t, kPaper13Features>
 struct FeatureEncoder::Impl {
   std::string encoding;
   std::vector<std::string> names;
+  std::vector<FeatureKind> kinds;
 };
 
 FeatureEncoder::FeatureEncoder(std::string_view encoding) : impl_(std::make_unique<Impl>()) {
@@ -40,6 +41,8 @@ FeatureEncoder::FeatureEncoder(std::string_view encoding) : impl_(std::make_uniq
   impl_->names = {"pc_hi",    "pc_mid",   "pc_lo",    "opclass", "mem_hi",
                   "mem_mid",  "mem_lo",   "src1_cls", "src1_idx", "src2_cls",
                   "src2_idx", "dst_cls",  "dst_idx"};
+  constexpr auto C = FeatureKind::Continuous, K = FeatureKind::Categorical;
+  impl_->kinds = {C, C, C, K, C, C, C, K, K, K, K, K, K};
 }
 
 FeatureEncoder::~FeatureEncoder() = default;
@@ -49,6 +52,7 @@ FeatureEncoder& FeatureEncoder::operator=(FeatureEncoder&&) noexcept = default;
 const std::string& FeatureEncoder::encoding() const { return impl_->encoding; }
 int FeatureEncoder::feature_count() const { return static_cast<int>(impl_->names.size()); }
 const std::vector<std::string>& FeatureEncoder::feature_names() const { return impl_->names; }
+const std::vector<FeatureKind>& FeatureEncoder::feature_kinds() const { return impl_->kinds; }
 void FeatureEncoder::reset() {}
 void FeatureEncoder::warm(std::span<const trace::Record>) {}
 

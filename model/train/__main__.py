@@ -46,8 +46,8 @@ def cmd_eval(args):
     from . import data, evaluate, package
     if args.nice:
         os.nice(args.nice)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    from . import cpu
+    cpu.set_threads(args.threads)
     dev = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
         "cpu" if args.device == "auto" else args.device)
     cfg, net = package.load(args.package, dev)
@@ -121,7 +121,7 @@ def main(argv=None):
     s.add_argument("--programs", help="comma-separated training programs (default: split 'train')")
     s.add_argument("--validation", help="comma-separated validation programs (default: split 'validation')")
     s.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    s.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: cores / local ranks)")
+    s.add_argument("--threads", type=int, default=0, help="OpenBLAS threads (default: cores / local ranks; torch itself gets 1)")
     s.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.safetensors")
     s.add_argument("--nice", type=int, default=10, help="niceness increment (default 10; 0: none)")
     common(s)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from . import data, evaluate, package, tensorfile
+from . import cpu, data, evaluate, package, tensorfile
 from .config import ModelConfig
 from .loss import joint_loss
 from .net import NeuroScalarNet, count_parameters
@@ -96,9 +96,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
     writes the best model as a package to out_dir and returns its validation metrics."""
     dist = Dist(device)
     dev = dist.device
-    if dev == "cpu":
-        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // max(1, int(
-            os.environ.get("LOCAL_WORLD_SIZE", "1")))))
+    thr = cpu.set_threads(threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))) if dev == "cpu" else {}
     seed = int(cfg.hp("seed"))
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -149,7 +147,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
     info = {"variant": cfg.variant, "parameters": count_parameters(net), "designs": cfg.designs,
             "window": [cfg.length, cfg.target], "train_windows": len(tw), "val_windows": len(val_rows),
             "steps_per_epoch": steps_per_epoch, "batch": B, "world": dist.world, "device": dev,
-            "threads": torch.get_num_threads()}
+            **thr}
     if dist.main and not quiet:
         log("train: " + json.dumps(info))
     budget = float(cfg.hp("max_minutes")) * 60

@@ -20,6 +20,10 @@ namespace ns::model {
 //   dst_cls dst_idx
 inline constexpr int kPaper13Features = 13;
 
+// Continuous features (address parts) are scaled by the INT8 quantiser; categorical ones (opcode
+// class, register class and index) are small codes carried unchanged (docs/int8-spec.md s. 9).
+enum class FeatureKind { Continuous, Categorical };
+
 class FeatureEncoder {
  public:
   // Throws std::invalid_argument naming the encoding if it is unknown.
@@ -31,6 +35,7 @@ class FeatureEncoder {
   const std::string& encoding() const;
   int feature_count() const;
   const std::vector<std::string>& feature_names() const;
+  const std::vector<FeatureKind>& feature_kinds() const;
 
   // Forget history (stateful encodings); call at the start of every epoch.
   void reset();

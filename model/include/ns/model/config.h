@@ -1,0 +1,72 @@
+// Model variant configs (configs/model/*.yaml) and package cards (model.yaml): one structure,
+// validated on load. docs/model-package.md lists the keys; docs/model.md the semantics.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ns::model {
+
+// A variant config has no format; a package card says which tensors its package holds.
+enum class PackageFormat { Config, Fp32, Int8 };
+std::string_view format_name(PackageFormat f);  // "", "neuroscalar-fp32", "neuroscalar-int8"
+
+struct Architecture {
+  std::string type = "lstm";  // the only known type
+  int input_proj = 256;       // input_proj output width (layer 0's input)
+  int hidden = 256;           // H per direction
+  int layers = 2;
+  int directions = 1;         // 1 or 2
+  bool tied = false;          // 2 directions sharing one set of weights per layer
+  int head_hidden = 64;       // cls_fc1 rows
+
+  bool bidirectional() const { return directions == 2; }
+  // Sets of LSTM weights per layer: 2 for an untied bidirectional model (the _reverse copies).
+  int weight_sets() const { return directions == 2 && !tied ? 2 : 1; }
+  // Width of a layer's output y_t (next layer's input, heads' input).
+  int output_width() const { return directions == 2 && !tied ? 2 * hidden : hidden; }
+  int layer_input(int l) const { return l == 0 ? input_proj : output_width(); }
+};
+
+struct ModelConfig {
+  PackageFormat format = PackageFormat::Config;
+  std::string variant;  // e.g. paper-bi-tied
+  Architecture arch;
+  std::string encoding = "paper13";
+  std::vector<std::string> feature_names;  // filled from the encoder when a config omits them
+  int window_length = 512;                 // L
+  int window_target = 128;                 // T
+  int clip = 1000;
+  int threshold = 10;
+  std::string transform = "log1p";
+  std::vector<std::string> designs;
+  // Free-form sections, kept verbatim (key order preserved) through load and save.
+  nlohmann::ordered_json training = nlohmann::ordered_json::object();
+  nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+  nlohmann::ordered_json quantization = nlohmann::ordered_json::object();  // INT8 cards
+  std::string description;
+
+  int features() const { return static_cast<int>(feature_names.size()); }
+  int designs_count() const { return static_cast<int>(designs.size()); }
+  int context() const { return (window_length - window_target) / 2; }  // C
+};
+
+// Reads and validates a variant config or a package card; throws ModelError naming the file and
+// the key.
+ModelConfig load_model_config(const std::filesystem::path& path);
+ModelConfig parse_model_config(std::string_view yaml, const std::string& origin);
+// Throws ModelError naming `origin` and the first problem.
+void validate_config(const ModelConfig& c, const std::string& origin);
+
+std::string to_yaml(const ModelConfig& c);
+nlohmann::ordered_json to_json(const ModelConfig& c);
+
+// Trainable parameters of the FP32 model (norm.* excluded): 1,073,348 for a one-design paper-uni.
+int64_t parameter_count(const ModelConfig& c);
+
+}  // namespace ns::model
