@@ -96,8 +96,8 @@ struct Fp32Model::Impl {
   }
 
   void run_batch(std::span<const int32_t> features, const WindowPlan& plan,
-                 std::span<const size_t> windows, Workspace& ws, std::span<uint32_t> cycles,
-                 std::span<float> pred, std::span<uint8_t> regime, Fp32Observer* obs) const {
+                 std::span<const size_t> windows, Workspace& ws, const Fp32Outputs& out,
+                 Fp32Observer* obs) const {
     const int F = card.features(), L = plan.length, T = plan.target, C = plan.context();
     const int B = static_cast<int>(windows.size()), D = card.designs_count();
     const auto& a = card.arch;
@@ -130,25 +130,26 @@ struct Fp32Model::Impl {
 
     const Mat* in = &ws.u;
     for (int l = 0; l < a.layers; ++l) {
-      Mat& out = ws.seq[l % 2];
-      out.resize(a.output_width(), N);
+      Mat& seq = ws.seq[l % 2];
+      seq.resize(a.output_width(), N);
       if (a.directions == 1) {
         ws.gin.noalias() = rnn[l][0].w_ih * *in;
         ws.gin.colwise() += rnn[l][0].bias;
-        recur(rnn[l][0].w_hh, ws.gin, {{true, 0, false}}, L, B, l, out, ws, obs);
+        recur(rnn[l][0].w_hh, ws.gin, {{true, 0, false}}, L, B, l, seq, ws, obs);
       } else if (a.tied) {
         ws.gin.noalias() = rnn[l][0].w_ih * *in;
         ws.gin.colwise() += rnn[l][0].bias;
-        recur(rnn[l][0].w_hh, ws.gin, {{true, 0, false}, {false, 0, true}}, L, B, l, out, ws,
-              obs);
+        // Both directions run in the same steps (one GEMM): each adds its h into y.
+        seq.setZero();
+        recur(rnn[l][0].w_hh, ws.gin, {{true, 0, true}, {false, 0, true}}, L, B, l, seq, ws, obs);
       } else {
         for (int d = 0; d < 2; ++d) {
           ws.gin.noalias() = rnn[l][d].w_ih * *in;
           ws.gin.colwise() += rnn[l][d].bias;
-          recur(rnn[l][d].w_hh, ws.gin, {{d == 0, d * a.hidden, false}}, L, B, l, out, ws, obs);
+          recur(rnn[l][d].w_hh, ws.gin, {{d == 0, d * a.hidden, false}}, L, B, l, seq, ws, obs);
         }
       }
-      in = &out;
+      in = &seq;
     }
 
     // Heads on the target positions: columns [C*B, (C+T)*B).
@@ -176,12 +177,18 @@ struct Fp32Model::Impl {
         for (int b = 0; b < B; ++b) {
           if (tt >= plan.targets_in(windows[b])) continue;
           const Eigen::Index j = static_cast<Eigen::Index>(tt) * B + b;
-          const size_t i = windows[b] * T + tt;
+          const size_t i = windows[b] * T + tt, o = i * D + d;
           const bool is_long = ws.logits(1, j) > ws.logits(0, j);
           const float p = ws.reg(is_long ? 1 : 0, j);
-          cycles[i * D + d] = cycles_from_pred(p, card.clip);
-          if (!pred.empty()) pred[i * D + d] = p;
-          if (!regime.empty()) regime[i * D + d] = is_long;
+          out.cycles[o] = cycles_from_pred(p, card.clip);
+          if (!out.pred.empty()) out.pred[o] = p;
+          if (!out.regime.empty()) out.regime[o] = is_long;
+          for (int k = 0; k < 2; ++k) {
+            if (!out.logits.empty()) out.logits[2 * o + k] = ws.logits(k, j);
+            if (!out.regressors.empty()) out.regressors[2 * o + k] = ws.reg(k, j);
+          }
+          if (d == 0 && !out.y.empty())
+            for (int r = 0; r < y.rows(); ++r) out.y[i * y.rows() + r] = y(r, j);
         }
     }
   }
@@ -230,26 +237,33 @@ Fp32Model::Fp32Model(Fp32Model&&) noexcept = default;
 
 const ModelConfig& Fp32Model::card() const { return impl_->card; }
 
-void Fp32Model::predict(std::span<const int32_t> features, size_t n, std::span<uint32_t> cycles,
-                        std::span<float> pred, std::span<uint8_t> regime) const {
+void Fp32Model::predict(std::span<const int32_t> features, size_t n, const Fp32Outputs& out) const {
   const WindowPlan plan(n, impl_->card.window_length, impl_->card.window_target);
   std::vector<size_t> windows(plan.count());
   for (size_t k = 0; k < windows.size(); ++k) windows[k] = k;
-  run_windows(features, n, windows, cycles, pred, regime, nullptr);
+  run_windows(features, n, windows, out, nullptr);
+}
+
+std::vector<uint32_t> Fp32Model::predict(std::span<const int32_t> features, size_t n) const {
+  std::vector<uint32_t> cycles(n * static_cast<size_t>(impl_->card.designs_count()));
+  predict(features, n, Fp32Outputs{.cycles = cycles});
+  return cycles;
 }
 
 void Fp32Model::run_windows(std::span<const int32_t> features, size_t n,
-                            std::span<const size_t> windows, std::span<uint32_t> cycles,
-                            std::span<float> pred, std::span<uint8_t> regime,
+                            std::span<const size_t> windows, const Fp32Outputs& out,
                             Fp32Observer* observer) const {
   const auto& m = *impl_;
-  const size_t F = static_cast<size_t>(m.card.features()), D = static_cast<size_t>(m.card.designs_count());
+  const size_t F = static_cast<size_t>(m.card.features()), D = static_cast<size_t>(m.card.designs_count()),
+               Y = static_cast<size_t>(m.card.arch.output_width());
   if (features.size() != n * F)
     throw ModelError(fmt::format("FP32 model: {} feature values for {} instructions of {} features",
                                  features.size(), n, F));
-  if (cycles.size() != n * D || (!pred.empty() && pred.size() != n * D) ||
-      (!regime.empty() && regime.size() != n * D))
-    throw ModelError(fmt::format("FP32 model: outputs must hold {} x {} values", n, D));
+  auto sized = [&](size_t got, size_t want) { return got == 0 || got == want; };
+  if (out.cycles.size() != n * D || !sized(out.pred.size(), n * D) ||
+      !sized(out.regime.size(), n * D) || !sized(out.logits.size(), 2 * n * D) ||
+      !sized(out.regressors.size(), 2 * n * D) || !sized(out.y.size(), n * Y))
+    throw ModelError(fmt::format("FP32 model: output spans do not fit {} instructions x {} designs", n, D));
   const WindowPlan plan(n, m.card.window_length, m.card.window_target);
   for (size_t k = 0; k < windows.size(); ++k)
     if (windows[k] >= plan.count() || (k > 0 && windows[k] <= windows[k - 1]))
@@ -258,8 +272,7 @@ void Fp32Model::run_windows(std::span<const int32_t> features, size_t n,
   detail::parallel_batches(windows.size(), static_cast<size_t>(m.options.batch_windows),
                            m.options.threads, [&](int w, size_t first, size_t last) {
                              m.run_batch(features, plan, windows.subspan(first, last - first),
-                                         ws[static_cast<size_t>(w)], cycles, pred, regime,
-                                         observer);
+                                         ws[static_cast<size_t>(w)], out, observer);
                            });
 }
 

@@ -135,7 +135,7 @@ void Calibrator::add_epoch(std::span<const int32_t> features, size_t n, size_t m
   std::vector<size_t> windows;
   for (size_t k = 0; k < take; ++k) windows.push_back(k * count / take);
   std::vector<uint32_t> cycles(n * D);
-  impl_->model.run_windows(features, n, windows, cycles, {}, {}, &impl_->observer);
+  impl_->model.run_windows(features, n, windows, Fp32Outputs{.cycles = cycles}, &impl_->observer);
   s.epochs += 1;
   s.windows += windows.size();
   s.instructions += n;

@@ -30,6 +30,17 @@ class Fp32Observer {
   virtual void on_head_hidden(int design, std::span<const float> a, int rows) = 0;
 };
 
+// Per-instruction outputs of one epoch of n instructions and D designs, instruction-major.
+// `cycles` is required; every other span is optional (empty: not produced).
+struct Fp32Outputs {
+  std::span<uint32_t> cycles;   // n x D
+  std::span<float> pred;        // n x D: the selected regressor, log1p(cycles) space
+  std::span<uint8_t> regime;    // n x D: 1 when the classifier says long (logits[1] > logits[0])
+  std::span<float> logits;      // n x D x 2: cls_fc2
+  std::span<float> regressors;  // n x D x 2: output_layer_short, output_layer_long
+  std::span<float> y;           // n x Y: last layer output at the instruction's window position
+};
+
 class Fp32Model {
  public:
   // Throws ModelError if the package is not a valid FP32 package.
@@ -39,17 +50,15 @@ class Fp32Model {
 
   const ModelConfig& card() const;
 
-  // One epoch: raw features (n x F, row-major) in, per instruction and design (instruction-major,
-  // n x D) the cycles and optionally the selected regressor output `pred` (log1p space) and the
-  // classifier's regime (1 = long).
-  void predict(std::span<const int32_t> features, size_t n, std::span<uint32_t> cycles,
-               std::span<float> pred = {}, std::span<uint8_t> regime = {}) const;
+  // One epoch: raw features (n x F, row-major) in, outputs for every instruction.
+  void predict(std::span<const int32_t> features, size_t n, const Fp32Outputs& out) const;
+  // Convenience: cycles only (n x D).
+  std::vector<uint32_t> predict(std::span<const int32_t> features, size_t n) const;
 
-  // Runs only windows `windows` of the epoch (ascending), outputs for their target instructions
+  // Runs only windows `windows` of the epoch (ascending): outputs for their target instructions
   // only (others untouched); feeds `observer` if given.
   void run_windows(std::span<const int32_t> features, size_t n, std::span<const size_t> windows,
-                   std::span<uint32_t> cycles, std::span<float> pred, std::span<uint8_t> regime,
-                   Fp32Observer* observer) const;
+                   const Fp32Outputs& out, Fp32Observer* observer) const;
 
  private:
   struct Impl;
