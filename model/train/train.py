@@ -91,9 +91,10 @@ def load_checkpoint(path: str, net, opt) -> dict:
 
 def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto",
           train_names: list[str] | None = None, val_names: list[str] | None = None,
-          resume: bool = False, threads: int = 0, quiet: bool = False) -> dict:
+          resume: bool = False, threads: int = 0, quiet: bool = False, stop_after: int = 0) -> dict:
     """Trains cfg on the dataset's training programs, validates on its validation programs,
-    writes the best model as a package to out_dir and returns its validation metrics."""
+    writes the best model as a package to out_dir and returns its validation metrics.
+    stop_after > 0 ends the run after that many epochs as if interrupted (tests of --resume)."""
     dist = Dist(device)
     dev = dist.device
     thr = cpu.set_threads(threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))) if dev == "cpu" else {}
@@ -215,6 +216,8 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
                 log("\n" + json.dumps(rec))
             save_checkpoint(ckpt, net, opt, state)
         dist.barrier()
+        if stop_after and state["epoch"] >= stop_after:
+            break
         if state["bad_epochs"] >= int(cfg.hp("early_stopping")):
             if dist.main and not quiet:
                 log(f"early stop: no validation MAE improvement for {state['bad_epochs']} epochs")

@@ -1,0 +1,70 @@
+"""Training and inference throughput on random inputs: windows/s and predicted instructions/s
+per variant, window and batch size, plus which BLAS library the process really loaded."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import torch
+
+from . import config, cpu
+from .loss import joint_loss
+from .net import NeuroScalarNet
+
+
+def measure(cfg, batch: int, steps: int, device: str) -> dict:
+    torch.manual_seed(0)
+    net = NeuroScalarNet(cfg).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    x = torch.randn(batch, cfg.length, cfg.features, device=device)
+    y = torch.randint(0, 30, (batch, cfg.target, len(cfg.designs)), device=device)
+    m = torch.ones(batch, cfg.target, dtype=torch.bool, device=device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+    def step():
+        logits, s, l = net(x)
+        loss, _ = joint_loss(logits, s, l, y, m, cfg.clip, cfg.threshold)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()
+    sync()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    train_s = (time.perf_counter() - t) / steps
+    net.eval()
+    with torch.no_grad():
+        net(x)
+        sync()
+        t = time.perf_counter()
+        for _ in range(steps):
+            net(x)
+        sync()
+        infer_s = (time.perf_counter() - t) / steps
+    return {"variant": cfg.variant, "window": [cfg.length, cfg.target], "batch": batch,
+            "designs": len(cfg.designs),
+            "train_windows_per_s": round(batch / train_s, 2),
+            "train_instructions_per_s": round(batch * cfg.target / train_s, 1),
+            "infer_instructions_per_s": round(batch * cfg.target / infer_s, 1),
+            "infer_gmac_per_s": round(batch * cfg.target * cfg.macs_per_instruction() / infer_s / 1e9, 2)}
+
+
+def main(args) -> None:
+    from .__main__ import _overrides
+    threads = cpu.set_threads(args.threads)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
+        "cpu" if args.device == "auto" else args.device)
+    head = {"device": device, **threads, "torch": torch.__version__}
+    rows = []
+    for v in args.variants:
+        cfg = _overrides(config.load(v), args)
+        for b in args.batch:
+            r = measure(cfg, b, args.steps, device)
+            rows.append(r)
+            print(json.dumps(r), file=sys.stderr, flush=True)
+    head["blas_libraries"] = cpu.blas_libraries()
+    print(json.dumps({**head, "results": rows}, indent=1))

@@ -1,0 +1,80 @@
+"""The command line: --help, JSON output, and clear errors with a non-zero exit on bad input."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+from model.train import config
+from model.train.tests.util import TempDir, synthetic_dataset
+
+ROOT = config.repo_root()
+
+
+def run(*args, check=True):
+    p = subprocess.run([sys.executable, "-m", "model.train", *args], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}: {p.stderr}")
+    return p
+
+
+class CliTest(unittest.TestCase):
+    def test_help(self):
+        out = run("--help").stdout
+        for cmd in ("train", "eval", "synth", "params", "crosscheck", "bench"):
+            self.assertIn(cmd, out)
+        self.assertIn("--resume", run("train", "--help").stdout)
+
+    def test_params_json(self):
+        out = json.loads(run("params", "--designs", "8w", "--length", "64", "--target", "32").stdout)
+        self.assertEqual(out["paper-uni"]["parameters"], 1_073_348)
+        self.assertEqual(out["bi-h128"]["parameters"], 811_204)
+        self.assertEqual(out["paper-bi-tied"]["macs_per_position"], 13 * 256 + 2 * 2 * 1024 * 512)
+
+    def assert_error(self, args, message):
+        p = run(*args, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, message)
+        self.assertNotIn("Traceback", p.stderr)
+
+    def test_bad_inputs_get_clear_errors(self):
+        with TempDir() as t:
+            ds = synthetic_dataset(os.path.join(t, "ds"), epochs=1, epoch_len=64)
+            self.assert_error(["train", "--config", "nope", "--dataset", ds, "--out", t], "nope.yaml: cannot open")
+            self.assert_error(["train", "--config", "paper-uni", "--dataset", t, "--out", t],
+                              "manifest.json: cannot read")
+            self.assert_error(["train", "--config", "paper-uni", "--dataset", ds, "--out", t, "--set", "lr"],
+                              "--set lr: expected KEY=VALUE")
+            self.assert_error(["train", "--config", "paper-uni", "--dataset", ds, "--out", t,
+                               "--length", "64", "--target", "31"], "window")
+            self.assert_error(["train", "--config", "paper-uni", "--dataset", ds, "--out", t,
+                               "--designs", "8w,zz"], r"designs \['zz'\] are not labelled")
+            bad = Path(t, "bad.yaml")
+            bad.write_text(Path(ROOT, "configs/model/paper-uni.yaml").read_text().replace("hidden: 256", "hidden: -1"))
+            self.assert_error(["train", "--config", str(bad), "--dataset", ds, "--out", t],
+                              r"architecture.hidden: -1 is out of range")
+            pkg = Path(t, "pkg")
+            pkg.mkdir()
+            for f in ("model.yaml", "model.safetensors"):
+                src = Path(ROOT, "model/tests/data/crosscheck/tiny-uni", f)
+                Path(pkg, f).write_bytes(src.read_bytes()[:-8] if f.endswith("tensors") else src.read_bytes())
+            self.assert_error(["eval", "--package", str(pkg), "--dataset", ds], "model.safetensors")
+
+    def test_synth_then_eval_json(self):
+        with TempDir() as t:
+            run("synth", "--out", os.path.join(t, "ds"), "--train", "1", "--validation", "1", "--test", "1",
+                "--epochs", "2", "--epoch-len", "40")
+            pkg = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-bi-tied")
+            res = json.loads(run("eval", "--package", pkg, "--dataset", os.path.join(t, "ds"), "--quiet",
+                                 "--json", os.path.join(t, "r.json")).stdout)
+            r = res["programs"]["syn_t0"]
+            self.assertEqual(r["epochs"], 2)
+            self.assertEqual(r["designs"]["8w"]["instructions"], r["instructions"])
+            self.assertIn("epoch_best_design_picked", r["ranking"])
+            self.assertEqual(json.loads(Path(t, "r.json").read_text()), res)
+
+
+if __name__ == "__main__":
+    unittest.main()

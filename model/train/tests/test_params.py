@@ -1,0 +1,55 @@
+import unittest
+
+from model.train import config
+from model.train.net import NeuroScalarNet, count_parameters
+
+
+class ParameterCountTest(unittest.TestCase):
+    def one_design(self, name):
+        cfg = config.load(name)
+        cfg.designs = cfg.designs[:1]
+        return cfg
+
+    def test_paper_uni_matches_appendix_table(self):
+        cfg = self.one_design("paper-uni")
+        self.assertEqual(cfg.parameter_count(), 1_073_348)
+        self.assertEqual(count_parameters(NeuroScalarNet(cfg)), 1_073_348)
+
+    def test_paper_bi_tied_has_the_same_count(self):
+        cfg = self.one_design("paper-bi-tied")
+        self.assertEqual(count_parameters(NeuroScalarNet(cfg)), 1_073_348)
+
+    def test_bi_h128(self):
+        cfg = self.one_design("bi-h128")
+        self.assertEqual(count_parameters(NeuroScalarNet(cfg)), 811_204)
+
+    def test_five_design_heads_add_17092_each(self):
+        for name in ("paper-uni", "paper-bi-tied", "bi-h128"):
+            cfg = config.load(name)
+            self.assertEqual(len(cfg.designs), 5)
+            self.assertEqual(count_parameters(NeuroScalarNet(cfg)), cfg.parameter_count())
+            self.assertEqual(cfg.parameter_count() - self.one_design(name).parameter_count(), 4 * 17_092)
+
+    def test_standard_bilstm_h256_would_not_fit(self):
+        cfg = self.one_design("paper-uni")
+        cfg.directions = 2
+        self.assertEqual(count_parameters(NeuroScalarNet(cfg)), 2_667_204)
+
+    def test_state_dict_names_follow_the_package_format(self):
+        names = set(NeuroScalarNet(config.load("bi-h128")).state_dict())
+        for n in ("norm.mean", "norm.std", "input_proj.weight", "rnn.weight_ih_l1_reverse",
+                  "rnn.bias_hh_l0", "heads.4.cls_fc2.bias", "heads.0.output_layer_long.weight"):
+            self.assertIn(n, names)
+        tied = set(NeuroScalarNet(config.load("paper-bi-tied")).state_dict())
+        self.assertFalse(any("reverse" in n for n in tied))
+
+    def test_macs_per_instruction_scale_with_l_over_t(self):
+        cfg = self.one_design("paper-uni")
+        cfg.length, cfg.target = 64, 32
+        self.assertEqual(cfg.macs_per_position(), 13 * 256 + 2 * 1024 * 512)
+        self.assertEqual(cfg.macs_per_head(), 256 * 64 + 64 * 2 + 2 * 256)
+        self.assertEqual(cfg.macs_per_instruction(), 2 * (13 * 256 + 2 * 1024 * 512) + 17_024)
+
+
+if __name__ == "__main__":
+    unittest.main()
