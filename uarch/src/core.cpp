@@ -324,20 +324,31 @@ struct Core::Impl {
     dispatch_ring[seq] = d;
 
     // ---- issue and execute: load part, operation, store part ----
-    int64_t ready = d + cfg.dispatch_to_issue;
-    for (const trace::RegRef& reg : {r.src1, r.src2, r.src3})
-      if (reg.valid()) ready = std::max(ready, reg_ready[(reg.cls & 7) * 32 + (reg.idx & 31)]);
-    if (r.has(trace::kFlagAtomic)) ready = std::max(ready, last_store_release);
+    // A record does not say which sources are address registers. For a load + operation
+    // (`add rax, [rbx]`) a source that is also a destination, or the flags, is taken to be an
+    // operand of the operation, so the load part issues without waiting for it; a pure load
+    // waits for all its sources (`mov rax, [rax]` chases pointers through its destination).
+    int64_t ready = d + cfg.dispatch_to_issue, address_ready = ready;
+    for (const trace::RegRef& reg : {r.src1, r.src2, r.src3}) {
+      if (!reg.valid()) continue;
+      const int64_t t = reg_ready[(reg.cls & 7) * 32 + (reg.idx & 31)];
+      ready = std::max(ready, t);
+      if (!(compute && (reg == r.dst || reg == r.dst2 || reg.reg_class() == RegClass::Flags)))
+        address_ready = std::max(address_ready, t);
+    }
+    if (r.has(trace::kFlagAtomic)) {
+      ready = std::max(ready, last_store_release);
+      address_ready = std::max(address_ready, last_store_release);
+    }
     int64_t done = ready;
     int64_t last_issue = ready;
     if (is_load) {
       ++st.loads;
-      last_issue = issue(ready, mem_unit, 1);
-      done = load(r, last_issue + mem_latency, level, st);
-      ready = done;
+      last_issue = issue(address_ready, mem_unit, 1);
+      done = std::max(load(r, last_issue + mem_latency, level, st), ready);
     }
     if (compute) {
-      last_issue = issue(ready, ot.unit, ot.interval);
+      last_issue = issue(done, ot.unit, ot.interval);
       done = last_issue + ot.latency;
     }
     int64_t store_data = 0;
