@@ -29,22 +29,21 @@ def measure(cfg, batch: int, steps: int, device: str) -> dict:
         loss.backward()
         opt.step()
 
-    step()
-    sync()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    train_s = (time.perf_counter() - t) / steps
+    def median_seconds(fn) -> float:
+        fn()
+        sync()
+        times = []
+        for _ in range(steps):
+            t = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - t)
+        return sorted(times)[len(times) // 2]  # the median resists other jobs on a shared machine
+
+    train_s = median_seconds(step)
     net.eval()
     with torch.no_grad():
-        net(x)
-        sync()
-        t = time.perf_counter()
-        for _ in range(steps):
-            net(x)
-        sync()
-        infer_s = (time.perf_counter() - t) / steps
+        infer_s = median_seconds(lambda: net(x))
     return {"variant": cfg.variant, "window": [cfg.length, cfg.target], "batch": batch,
             "designs": len(cfg.designs),
             "train_windows_per_s": round(batch / train_s, 2),
