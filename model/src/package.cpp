@@ -272,7 +272,9 @@ ModelPackage make_random_fp32_package(const ModelConfig& config, uint64_t seed) 
     }
     const double m = s / rows;
     mean[j] = static_cast<float>(m);
-    sd[j] = std::max(1e-3f, static_cast<float>(std::sqrt(std::max(0.0, s2 / rows - m * m))));
+    // Raw features are integers: a feature constant in this sample gets std 1 rather than 1e-3,
+    // so another program's values normalise to a few units instead of thousands.
+    sd[j] = std::max(1.0f, static_cast<float>(std::sqrt(std::max(0.0, s2 / rows - m * m))));
   }
   p.tensors["norm.mean"] = Tensor({F}, mean);
   p.tensors["norm.std"] = Tensor({F}, sd);
