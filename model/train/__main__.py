@@ -96,6 +96,26 @@ def cmd_crosscheck(args):
         print(json.dumps(crosscheck.generate(args.out), indent=1))
 
 
+def cmd_study(args):
+    import yaml as _yaml
+    from . import study
+    if args.nice:
+        os.nice(args.nice)
+    over = {}
+    for kv in args.set or []:
+        k, sep, v = kv.partition("=")
+        if not sep:
+            raise ValueError(f"--set {kv}: expected KEY=VALUE")
+        over[k] = _yaml.safe_load(v)
+    res = study.study(args.dataset, args.out, args.runs, args.instructions, over, args.threads, args.device)
+    print(study.markdown(res))
+
+
+def cmd_report(args):
+    from . import report
+    print(report.render(args.eval, args.int8))
+
+
 def cmd_bench(args):
     from . import bench
     bench.main(args)
@@ -159,6 +179,23 @@ def main(argv=None):
     s.add_argument("--out", default=os.path.join("model", "tests", "data"))
     s.add_argument("--check", action="store_true", help="recompute with torch and compare instead")
     s.set_defaults(fn=cmd_crosscheck)
+
+    s = sub.add_parser("study", help="compare runs (variant:L:T[:designs]) trained on the same budget")
+    s.add_argument("runs", nargs="+", metavar="VARIANT:L:T[:DESIGNS]")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--out", required=True, help="folder: one package per run plus study.json")
+    s.add_argument("--instructions", type=int, default=2_000_000,
+                   help="predicted training instructions per run (default 2,000,000)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="training override for every run")
+    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--nice", type=int, default=10)
+    s.set_defaults(fn=cmd_study)
+
+    s = sub.add_parser("report", help="Markdown tables from eval JSON (docs/results/model.md)")
+    s.add_argument("eval", help="JSON written by eval --json (FP32)")
+    s.add_argument("--int8", help="the same programs evaluated with the INT8 backend")
+    s.set_defaults(fn=cmd_report)
 
     s = sub.add_parser("bench", help="training and inference throughput (windows/s, instructions/s)")
     s.add_argument("variants", nargs="*", default=["paper-uni", "paper-bi-tied", "bi-h128"])

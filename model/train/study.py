@@ -1,0 +1,86 @@
+"""Small-budget training studies: each run trains one (variant, window, designs) for the same
+number of predicted training instructions and reports its validation metrics, wall time and
+throughput, so context lengths, variants and head layouts can be compared side by side."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from . import config, data, train
+
+
+def parse_run(spec: str) -> dict:
+    """'variant:L:T[:design,design...]' -> run description."""
+    parts = spec.split(":")
+    if len(parts) not in (3, 4):
+        raise ValueError(f"run '{spec}': expected VARIANT:L:T[:DESIGN,...]")
+    try:
+        L, T = int(parts[1]), int(parts[2])
+    except ValueError as e:
+        raise ValueError(f"run '{spec}': L and T must be integers") from e
+    return {"variant": parts[0], "length": L, "target": T,
+            "designs": parts[3].split(",") if len(parts) == 4 else None}
+
+
+def run_name(variant: str, r: dict) -> str:
+    d = "" if not r["designs"] else "-" + "+".join(r["designs"])
+    return f"{variant}-L{r['length']}-T{r['target']}{d}"
+
+
+def study(dataset: str, out: str, runs: list[str], instructions: int, overrides: dict,
+          threads: int = 0, device: str = "auto") -> list[dict]:
+    """Runs each spec with `instructions` predicted training instructions (split into epochs of
+    instructions / epochs); results are appended to <out>/study.json as they finish, and a run
+    already there is not repeated."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "study.json")
+    done = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            done = json.load(f)
+    ds = data.Dataset(dataset)
+    for spec in runs:
+        r = parse_run(spec)
+        cfg = config.load(r["variant"])
+        name = run_name(cfg.variant, r)
+        if any(x["name"] == name for x in done):
+            continue
+        cfg.length, cfg.target = r["length"], r["target"]
+        if cfg.target > cfg.length or (cfg.length - cfg.target) % 2:
+            raise config.ConfigError(f"run '{spec}': bad window")
+        if r["designs"]:
+            cfg.designs = r["designs"]
+        cfg.training.update(overrides)
+        epochs = int(cfg.hp("epochs"))
+        cfg.training["windows_per_epoch"] = max(1, instructions // (epochs * cfg.target))
+        cfg.training.setdefault("early_stopping", epochs)
+        print(f"study: {name}: {epochs} epochs x {cfg.training['windows_per_epoch']} windows",
+              file=sys.stderr, flush=True)
+        t0 = time.time()
+        res = train.train(cfg, ds, os.path.join(out, name), device=device, threads=threads)
+        secs = time.time() - t0
+        card = config.load(os.path.join(out, name))
+        done.append({"name": name, **r, "variant": cfg.variant, "parameters": cfg.parameter_count(),
+                     "macs_per_instruction": cfg.macs_per_instruction(),
+                     "predicted_instructions": card.training.get("predicted_instructions"),
+                     "best_epoch": card.training.get("best_epoch"), "seconds": round(secs, 1),
+                     "validation": {k: res[k] for k in res if k != "designs"},
+                     "validation_designs": res["designs"]})
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(done, f, indent=1)
+        os.replace(path + ".tmp", path)
+    return done
+
+
+def markdown(results: list[dict]) -> str:
+    rows = ["| run | params | MACs/instr | train instr | time (s) | val MAE | exact | ±1 | ±2 | CPI err |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        v = r["validation"]
+        rows.append(f"| {r['name']} | {r['parameters']:,} | {r['macs_per_instruction'] / 1e6:.2f} M | "
+                    f"{r['predicted_instructions']:,} | {r['seconds']:.0f} | {v['mae']:.3f} | "
+                    f"{100 * v['exact']:.1f}% | {100 * v['within1']:.1f}% | {100 * v['within2']:.1f}% | "
+                    f"{100 * v['cpi_error']:.2f}% |")
+    return "\n".join(rows)

@@ -1,0 +1,49 @@
+import json
+import os
+import unittest
+from pathlib import Path
+
+from model.train import report, study
+from model.train.tests.util import TempDir, synthetic_dataset
+
+
+class StudyAndReportTest(unittest.TestCase):
+    def test_study_runs_each_spec_once_and_report_renders(self):
+        with TempDir() as t:
+            ds = synthetic_dataset(os.path.join(t, "ds"), epochs=2, epoch_len=200)
+            cfg = Path(t, "tiny.yaml")
+            cfg.write_text("""variant: tiny
+architecture: {type: lstm, input_proj: 16, hidden: 8, layers: 2, directions: 2, tied: true, head_hidden: 8}
+encoding: {name: paper13}
+window: {length: 16, target: 8}
+targets: {clip: 1000, threshold: 10, transform: log1p}
+designs: [8w, rob]
+training: {epochs: 2, batch_size: 8, val_windows: 0}
+""")
+            out = os.path.join(t, "study")
+            runs = [f"{cfg}:16:8", f"{cfg}:12:4:rob"]
+            res = study.study(ds, out, runs, 800, {}, threads=1, device="cpu")
+            self.assertEqual([r["target"] for r in res], [8, 4])
+            self.assertEqual(res[1]["designs"], ["rob"])
+            self.assertEqual(res[0]["predicted_instructions"], 2 * (800 // 16) // 8 * 8 * 8)
+            again = study.study(ds, out, runs, 800, {}, threads=1, device="cpu")
+            self.assertEqual(again, res)  # nothing re-run
+            self.assertIn("| tiny-L16-T8 |", study.markdown(res))
+            with self.assertRaisesRegex(ValueError, "expected VARIANT:L:T"):
+                study.parse_run("tiny:16")
+
+            from model.train import data, evaluate, package
+            c, net = package.load(os.path.join(out, "tiny-L16-T8"))
+            d = data.Dataset(ds)
+            ev = {"variant": c.variant, "designs": c.designs, "window": [16, 8],
+                  "programs": evaluate.evaluate_programs(net, c, d, ["syn_d"], 32, "cpu", progress=False)}
+            p = Path(t, "ev.json")
+            p.write_text(json.dumps(ev))
+            md = report.render(str(p), str(p))
+            self.assertIn(f"| syn_d | {d.shard('syn_d').n} |", md.replace(",", ""))
+            self.assertIn("#### design rob", md)
+            self.assertIn("+0.00", md)
+
+
+if __name__ == "__main__":
+    unittest.main()
