@@ -180,8 +180,8 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
             state["step"] += 1
             sums = [sums[0] + float(loss.detach()), sums[1] + parts["cls"], sums[2] + parts["reg"], sums[3] + 1]
             now = time.time()
-            if budget and now - t_run > budget:
-                stop = True
+            if budget:  # every rank must leave at the same step, or DDP's all-reduce hangs
+                stop = dist.all_sum([float(now - t_run > budget)])[0] > 0
             if dist.main and not quiet and (now - last > 10 or i == steps_per_epoch - 1 or stop):
                 last = now
                 wps = (i + 1) * B * dist.world / (now - t0)

@@ -52,6 +52,15 @@ class TrainEndToEndTest(unittest.TestCase):
                 res = train.train(cfg, ds, os.path.join(t, f"r{tied}"), device="cpu", quiet=True)
                 self.assertIn("mae", res)
 
+    def test_wall_clock_budget_ends_the_run_and_still_exports(self):
+        with TempDir() as t:
+            ds = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=300))
+            out = os.path.join(t, "r")
+            train.train(tiny_config(epochs=50, max_minutes=1e-6), ds, out, device="cpu", quiet=True)
+            cfg, _ = package.load(out)
+            self.assertEqual(cfg.training["epochs_run"], 1)
+            self.assertEqual(cfg.training["predicted_instructions"], 16 * 8)  # one step
+
     def test_dataset_without_validation_programs_is_refused(self):
         with TempDir() as t:
             ds = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=100,
