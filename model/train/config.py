@@ -108,9 +108,15 @@ class ModelConfig:
         K, Y = self.head_hidden, self.output_width
         return K * Y + 2 * K + 2 * Y
 
+    def positions_needed(self) -> int:
+        """Window positions that can influence the targets: L, or C + T for a forward-only
+        LSTM (its targets never see the right context)."""
+        return self.length if self.directions == 2 else self.context + self.target
+
     def macs_per_instruction(self) -> float:
-        """MACs per predicted instruction: the backbone runs L positions for T predictions."""
-        return (self.macs_per_position() * self.length / self.target
+        """MACs per predicted instruction: the backbone runs positions_needed() positions for
+        T predictions."""
+        return (self.macs_per_position() * self.positions_needed() / self.target
                 + len(self.designs) * self.macs_per_head())
 
     def card(self, fmt: str = "neuroscalar-fp32") -> dict:

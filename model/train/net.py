@@ -89,6 +89,8 @@ class NeuroScalarNet(nn.Module):
     def forward(self, x: torch.Tensor):
         """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T])."""
         C, T = self.cfg.context, self.cfg.target
+        if self.cfg.directions == 1:
+            x = x[:, :C + T]  # a forward-only LSTM's targets never see the right context
         y = self.backbone(x)[:, C:C + T]
         outs = [h(y) for h in self.heads]
         return tuple(torch.stack(o) for o in zip(*outs))

@@ -44,6 +44,19 @@ class NetMatchesDefinitionTest(unittest.TestCase):
     def test_bidirectional_concatenates(self):
         self.check(directions=2, tied=False, hidden=8)
 
+    def test_unidirectional_outputs_ignore_the_right_context(self):
+        cfg = tiny_config()
+        net = NeuroScalarNet(cfg).eval()
+        x = torch.randn(2, cfg.length, 13)
+        x2 = x.clone()
+        x2[:, cfg.context + cfg.target:] = torch.randn(2, cfg.context, 13)
+        with torch.no_grad():
+            for a, b in zip(net(x), net(x2)):
+                torch.testing.assert_close(a, b, rtol=0, atol=0)
+            full = net.backbone(x)[:, cfg.context:cfg.context + cfg.target]
+            logits, _, _ = net(x)
+            torch.testing.assert_close(net.heads[0](full)[0], logits[0], rtol=1e-5, atol=1e-6)  # GEMM shapes differ
+
     def test_tied_backward_direction_starts_from_zero_at_the_window_end(self):
         # changing the last position must change earlier outputs (backward pass) in a tied model
         cfg = tiny_config(directions=2, tied=True)

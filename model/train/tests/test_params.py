@@ -48,7 +48,10 @@ class ParameterCountTest(unittest.TestCase):
         cfg.length, cfg.target = 64, 32
         self.assertEqual(cfg.macs_per_position(), 13 * 256 + 2 * 1024 * 512)
         self.assertEqual(cfg.macs_per_head(), 256 * 64 + 64 * 2 + 2 * 256)
-        self.assertEqual(cfg.macs_per_instruction(), 2 * (13 * 256 + 2 * 1024 * 512) + 17_024)
+        self.assertEqual(cfg.macs_per_instruction(), 1.5 * (13 * 256 + 2 * 1024 * 512) + 17_024)  # C + T
+        cfg = self.one_design("paper-bi-tied")
+        cfg.length, cfg.target = 64, 32
+        self.assertEqual(cfg.macs_per_instruction(), 2 * (13 * 256 + 2 * 2 * 1024 * 512) + 17_024)
 
 
 if __name__ == "__main__":
