@@ -30,17 +30,34 @@ def _split(a: int) -> tuple[int, int, int]:
     return a >> 42, (a >> 20) & ((1 << 22) - 1), a & ((1 << 20) - 1)
 
 
-def program(rng: np.random.Generator, n_rows: int):
-    """Dynamic instruction stream of one synthetic program: features [n, 13] int32 and the
-    per-row (opclass, src regs, dst reg, address) needed by the latency model."""
-    n_static = int(rng.integers(40, 120))
-    pcs = 0x401000 + np.cumsum(rng.integers(1, 8, n_static))
-    ops = rng.choice(OPS, n_static)
-    regs = rng.integers(0, 16, (n_static, 3))
-    base = 0x7f0000000000 + rng.integers(0, 1 << 24, n_static) * 64
-    stride = rng.choice([0, 8, 64, 64 * 37], n_static)
-    span = rng.choice([1 << 10, 1 << 14, 1 << 20], n_static)
-    loop_len = int(rng.integers(8, n_static))
+def static_code(rng: np.random.Generator) -> dict:
+    """A random static program: instructions with PCs, opclasses, registers and memory streams."""
+    n = int(rng.integers(40, 120))
+    code = {"pcs": 0x401000 + np.cumsum(rng.integers(1, 8, n)), "ops": rng.choice(OPS, n),
+            "regs": rng.integers(0, 16, (n, 3)),
+            "base": 0x7f0000000000 + rng.integers(0, 1 << 24, n) * 64,
+            "stride": rng.choice([0, 8, 64, 64 * 37], n),
+            "span": rng.choice([1 << 10, 1 << 14, 1 << 20], n)}
+    code["loop_len"] = int(rng.integers(8, n))
+    return code
+
+
+def with_input(code: dict, rng: np.random.Generator) -> dict:
+    """The same code run on another input: other data addresses, footprints and loop shape."""
+    n = len(code["ops"])
+    return dict(code, base=0x7f0000000000 + rng.integers(0, 1 << 24, n) * 64,
+                span=rng.choice([1 << 10, 1 << 14, 1 << 20], n),
+                loop_len=int(rng.integers(8, n)))
+
+
+def program(rng: np.random.Generator, n_rows: int, code: dict | None = None):
+    """Dynamic instruction stream of a synthetic program (`code`, or a new one drawn from rng):
+    features [n, 13] int32 and the per-row (opclass, src regs, dst reg, address) needed by the
+    latency model."""
+    code = code or static_code(rng)
+    pcs, ops, regs = code["pcs"], code["ops"], code["regs"]
+    base, stride, span, loop_len = code["base"], code["stride"], code["span"], code["loop_len"]
+    n_static = len(ops)
     feats = np.zeros((n_rows, 13), dtype=np.int32)
     info = []
     count = np.zeros(n_static, dtype=np.int64)
@@ -105,16 +122,19 @@ def latencies(info, width: int, lines: int, penalty: int):
 def make_dataset(root: str, programs=(("syn_a", "train"), ("syn_b", "train"), ("syn_c", "validation"),
                                       ("syn_d", "test")),
                  epochs: int = 2, epoch_len: int = 2000, designs=tuple(DESIGNS), seed: int = 7,
-                 ragged: bool = True) -> str:
+                 ragged: bool = True, shared_code: bool = True) -> str:
     """Writes <root>/manifest.json and one shard folder per program; returns root. With ragged,
-    epoch lengths vary (exercises padding); epoch_len is the longest."""
+    epoch lengths vary (exercises padding; epoch_len is the longest). With shared_code every
+    program runs the same static code on its own input, so a model trained on some programs
+    can generalise to the others; otherwise each program is unrelated code."""
     os.makedirs(root, exist_ok=True)
     rng = np.random.default_rng(seed)
+    code = static_code(rng) if shared_code else None
     entries = []
     for name, split in programs:
         lens = [epoch_len - (int(rng.integers(0, epoch_len // 3)) if ragged and e else 0)
                 for e in range(epochs)]
-        feats, info = program(rng, sum(lens))
+        feats, info = program(rng, sum(lens), with_input(code, rng) if code else None)
         labs, sides = zip(*(latencies(info, *DESIGNS[d]) for d in designs))
         labels = np.stack(labs, axis=1).astype("<u4")
         folder = os.path.join(root, name)
