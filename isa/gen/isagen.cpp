@@ -939,6 +939,30 @@ std::string gen_doc_table(const Isa& isa) {
   return o.str();
 }
 
+std::string gen_config_table(const std::vector<ntr::isa::AccelConfig>& cfgs) {
+  std::ostringstream o;
+  o << "| key | unit | meaning |";
+  for (const auto& c : cfgs) o << " " << c.name << " |";
+  o << "\n|---|---|---|";
+  for (std::size_t i = 0; i < cfgs.size(); ++i) o << "---|";
+  o << "\n";
+  for (const auto& p : ntr::isa::config_schema()) {
+    o << "| `" << p.path << "` | " << p.unit << " | " << p.doc << " |";
+    for (const auto& c : cfgs) o << " " << c.*(p.member) << " |";
+    o << "\n";
+  }
+  return o.str();
+}
+
+// Replaces the text between <!-- NAME:begin --> and <!-- NAME:end --> in `text`, if present.
+bool replace_section(std::string& text, const std::string& name, const std::string& body) {
+  const std::string begin = "<!-- " + name + ":begin -->\n", end = "<!-- " + name + ":end -->";
+  const auto b = text.find(begin), e = text.find(end);
+  if (b == std::string::npos || e == std::string::npos || e < b) return false;
+  text = text.substr(0, b + begin.size()) + body + text.substr(e);
+  return true;
+}
+
 void write_if_changed(const fs::path& p, const std::string& content) {
   fs::create_directories(p.parent_path());
   {
@@ -958,7 +982,8 @@ void write_if_changed(const fs::path& p, const std::string& content) {
 
 int main(int argc, char** argv) {
   try {
-    fs::path isa_path, out, doc, update_doc;
+    fs::path isa_path, out, doc;
+    std::vector<fs::path> update_docs;
     std::vector<fs::path> cfgs;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -969,7 +994,7 @@ int main(int argc, char** argv) {
       if (a == "--isa") isa_path = next();
       else if (a == "--out") out = next();
       else if (a == "--doc-table") doc = next();
-      else if (a == "--update-doc") update_doc = next();
+      else if (a == "--update-doc") update_docs.push_back(next());
       else if (a == "--help" || a == "-h") {
         std::cout << "usage: ntr_isagen --isa FILE --out DIR [--doc-table FILE] [--update-doc FILE] CONFIG.yaml...\n";
         return 0;
@@ -994,21 +1019,20 @@ int main(int argc, char** argv) {
       write_if_changed(out / ("sv/ntr_cfg_" + ident(c.name) + "_pkg.sv"), gen_cfg_sv(c));
       write_if_changed(out / ("yosys/ntr_cfg_" + ident(c.name) + ".ys"), gen_cfg_yosys(c));
     }
-    write_if_changed(out / "doc/isa_table.md", gen_doc_table(isa));
-    if (!doc.empty()) write_if_changed(doc, gen_doc_table(isa));
-    if (!update_doc.empty()) {
-      // Replaces the text between the table markers of docs/isa.md.
-      std::ifstream f(update_doc);
+    write_if_changed(out / "doc/config_table.md", gen_config_table(loaded));
+    for (const auto& ud : update_docs) {
+      // Replaces the generated sections (instruction table, config table) of a document.
+      std::ifstream f(ud);
       std::stringstream ss;
       ss << f.rdbuf();
       std::string text = ss.str();
-      const std::string begin = "<!-- isa-table:begin -->\n", end = "<!-- isa-table:end -->";
-      const auto b = text.find(begin), e = text.find(end);
-      if (b == std::string::npos || e == std::string::npos || e < b)
-        die(update_doc.string() + ": missing the isa-table markers");
-      text = text.substr(0, b + begin.size()) + gen_doc_table(isa) + text.substr(e);
-      write_if_changed(update_doc, text);
+      bool any = replace_section(text, "isa-table", gen_doc_table(isa));
+      any = replace_section(text, "config-table", gen_config_table(loaded)) || any;
+      if (!any) die(ud.string() + ": no generated-section markers");
+      write_if_changed(ud, text);
     }
+    write_if_changed(out / "doc/isa_table.md", gen_doc_table(isa));
+    if (!doc.empty()) write_if_changed(doc, gen_doc_table(isa));
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "ntr_isagen: error: " << e.what() << "\n";

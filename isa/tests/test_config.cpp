@@ -172,15 +172,19 @@ TEST(ConfigTest, GeneratedSvConstantsAgreeWithCpp) {
   }
 }
 
-// docs/isa.md carries the instruction table generated from the YAML; regenerate it with
-// `cmake --build <build> --target isa-doc` when the ISA changes.
-TEST(ConfigTest, DocsInstructionTableIsCurrent) {
-  const std::string doc = slurp(source_dir() / "docs/isa.md");
-  const std::string begin = "<!-- isa-table:begin -->\n", end = "<!-- isa-table:end -->";
-  const auto b = doc.find(begin), e = doc.find(end);
-  ASSERT_NE(b, std::string::npos);
-  ASSERT_NE(e, std::string::npos);
-  EXPECT_EQ(doc.substr(b + begin.size(), e - b - begin.size()),
+// docs/isa.md and docs/neutrino.md carry tables generated from the YAML files; regenerate them
+// with `cmake --build <build> --target isa-doc` when the ISA or a config changes.
+TEST(ConfigTest, GeneratedDocTablesAreCurrent) {
+  auto section = [](const std::string& doc, const std::string& name) {
+    const std::string begin = "<!-- " + name + ":begin -->\n", end = "<!-- " + name + ":end -->";
+    const auto b = doc.find(begin), e = doc.find(end);
+    if (b == std::string::npos || e == std::string::npos) return std::string("<missing markers>");
+    return doc.substr(b + begin.size(), e - b - begin.size());
+  };
+  EXPECT_EQ(section(slurp(source_dir() / "docs/isa.md"), "isa-table"),
             slurp(build_dir() / "gen/doc/isa_table.md"))
       << "docs/isa.md is stale: run `cmake --build <build> --target isa-doc`";
+  EXPECT_EQ(section(slurp(source_dir() / "docs/neutrino.md"), "config-table"),
+            slurp(build_dir() / "gen/doc/config_table.md"))
+      << "docs/neutrino.md is stale: run `cmake --build <build> --target isa-doc`";
 }
