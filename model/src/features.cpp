@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "ns/trace/trace.h"
+
 namespace ns::model {
 
 namespace {
@@ -67,5 +69,17 @@ void FeatureEncoder::encode(std::span<const trace::Record> records, std::span<in
 }
 
 std::vector<std::string> FeatureEncoder::known_encodings() { return {"paper13"}; }
+
+std::vector<int32_t> encode_epoch(FeatureEncoder& encoder, const trace::Reader& reader, size_t k) {
+  const auto records = reader.read_epoch(k, true);
+  size_t warm = 0;
+  while (warm < records.size() && records[warm].is_warmup()) ++warm;
+  const std::span<const trace::Record> all(records);
+  encoder.reset();
+  encoder.warm(all.first(warm));
+  std::vector<int32_t> out((records.size() - warm) * static_cast<size_t>(encoder.feature_count()));
+  encoder.encode(all.subspan(warm), out);
+  return out;
+}
 
 }  // namespace ns::model

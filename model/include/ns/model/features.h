@@ -12,6 +12,10 @@
 
 #include "ns/trace/record.h"
 
+namespace ns::trace {
+class Reader;
+}
+
 namespace ns::model {
 
 // paper13: PC and memory address each split into bits [63:42], [41:20], [19:0] (22+22+20 bits),
@@ -50,6 +54,10 @@ class FeatureEncoder {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Epoch k of a trace as raw features (records x F): reset(), warm() on the epoch's warm-up
+// records, encode() the others. Throws trace::TraceError on a corrupt epoch.
+std::vector<int32_t> encode_epoch(FeatureEncoder& encoder, const trace::Reader& reader, size_t k);
 
 // The paper13 features of one record (stateless).
 void encode_paper13(const trace::Record& r, std::span<int32_t, kPaper13Features> out);
