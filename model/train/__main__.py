@@ -107,7 +107,8 @@ def cmd_study(args):
         if not sep:
             raise ValueError(f"--set {kv}: expected KEY=VALUE")
         over[k] = _yaml.safe_load(v)
-    res = study.study(args.dataset, args.out, args.runs, args.instructions, over, args.threads, args.device)
+    res = study.study(args.dataset, args.out, args.runs, args.instructions, over, args.threads, args.device,
+                      args.targets_per_step)
     print(study.markdown(res))
 
 
@@ -187,6 +188,8 @@ def main(argv=None):
     s.add_argument("--instructions", type=int, default=2_000_000,
                    help="predicted training instructions per run (default 2,000,000)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="training override for every run")
+    s.add_argument("--targets-per-step", type=int, default=0,
+                   help="batch = this / T windows per run (same optimiser steps for every T)")
     s.add_argument("--threads", type=int, default=0)
     s.add_argument("--device", default="auto")
     s.add_argument("--nice", type=int, default=10)

@@ -30,10 +30,11 @@ def run_name(variant: str, r: dict) -> str:
 
 
 def study(dataset: str, out: str, runs: list[str], instructions: int, overrides: dict,
-          threads: int = 0, device: str = "auto") -> list[dict]:
+          threads: int = 0, device: str = "auto", targets_per_step: int = 0) -> list[dict]:
     """Runs each spec with `instructions` predicted training instructions (split into epochs of
     instructions / epochs); results are appended to <out>/study.json as they finish, and a run
-    already there is not repeated."""
+    already there is not repeated. targets_per_step > 0 sets each run's batch to
+    targets_per_step / T windows, so runs with different T take the same optimiser steps."""
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "study.json")
     done = []
@@ -53,6 +54,8 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
         if r["designs"]:
             cfg.designs = r["designs"]
         cfg.training.update(overrides)
+        if targets_per_step:
+            cfg.training["batch_size"] = max(1, targets_per_step // cfg.target)
         epochs = int(cfg.hp("epochs"))
         cfg.training["windows_per_epoch"] = max(1, instructions // (epochs * cfg.target))
         cfg.training.setdefault("early_stopping", epochs)
@@ -62,7 +65,7 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
         res = train.train(cfg, ds, os.path.join(out, name), device=device, threads=threads)
         secs = time.time() - t0
         card = config.load(os.path.join(out, name))
-        done.append({"name": name, **r, "variant": cfg.variant, "parameters": cfg.parameter_count(),
+        done.append({"name": name, **r, "variant": cfg.variant, "batch": cfg.hp("batch_size"), "parameters": cfg.parameter_count(),
                      "macs_per_instruction": cfg.macs_per_instruction(),
                      "predicted_instructions": card.training.get("predicted_instructions"),
                      "best_epoch": card.training.get("best_epoch"), "seconds": round(secs, 1),
