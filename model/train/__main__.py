@@ -55,9 +55,13 @@ def cmd_eval(args):
     names = args.programs.split(",") if args.programs else ds.names(args.split)
     if not names:
         raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
-    res = evaluate.evaluate_programs(net, cfg, ds, names, args.batch, dev, progress=not args.quiet)
+    if args.predictions:
+        res = evaluate.evaluate_external(cfg, ds, names, args.predictions)
+    else:
+        res = evaluate.evaluate_programs(net, cfg, ds, names, args.batch, dev, progress=not args.quiet,
+                                         dump=args.dump)
     out = {"package": args.package, "variant": cfg.variant, "designs": cfg.designs,
-           "window": [cfg.length, cfg.target], "programs": res}
+           "window": [cfg.length, cfg.target], "backend": args.backend_name, "programs": res}
     text = json.dumps(out, indent=1)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
@@ -159,6 +163,12 @@ def main(argv=None):
     s.add_argument("--nice", type=int, default=10)
     s.add_argument("--json", help="also write the result here")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--predictions", metavar="DIR",
+                   help="score <DIR>/<program>.u32 (e.g. neuroscalar predict --dump-latencies) "
+                        "instead of running the model")
+    s.add_argument("--dump", metavar="DIR", help="also write <DIR>/<program>.u32 predicted cycles")
+    s.add_argument("--backend-name", default="pytorch-fp32",
+                   help="label of the predictions' origin in the JSON (default pytorch-fp32)")
     s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("synth", help="write a synthetic dataset (docs/dataset.md layout)")

@@ -74,6 +74,18 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r["designs"]["8w"]["instructions"], r["instructions"])
             self.assertIn("epoch_best_design_picked", r["ranking"])
             self.assertEqual(json.loads(Path(t, "r.json").read_text()), res)
+            # predictions dumped in the C++ layout and scored back give the same metrics
+            run("eval", "--package", pkg, "--dataset", os.path.join(t, "ds"), "--quiet", "--dump",
+                os.path.join(t, "dump"))
+            ext = json.loads(run("eval", "--package", pkg, "--dataset", os.path.join(t, "ds"), "--quiet",
+                                 "--predictions", os.path.join(t, "dump"), "--backend-name", "x").stdout)
+            self.assertEqual(ext["backend"], "x")
+            for d, m in r["designs"].items():
+                m.pop("regime_acc")
+                self.assertEqual(ext["programs"]["syn_t0"]["designs"][d], m)
+            self.assertEqual(ext["programs"]["syn_t0"]["ranking"], r["ranking"])
+            self.assert_error(["eval", "--package", pkg, "--dataset", os.path.join(t, "ds"),
+                               "--predictions", t], "syn_t0.u32: missing")
 
 
 if __name__ == "__main__":
