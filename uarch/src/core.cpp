@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <vector>
 
@@ -82,10 +81,12 @@ class Ring {
 };
 
 // One cycle of the issue reservation table: n[0] ops issued, n[1 + u] busy units of kind u.
+// The tag is the cycle's low 32 bits (the table index supplies 15 of them).
 struct Slot {
-  int64_t tag = -1;
+  uint32_t tag = ~0u;
   uint8_t n[1 + kMaxUnits] = {};
 };
+static_assert(sizeof(Slot) == 16);
 
 // Stores still in the store queue, by 8-byte chunk (direct-mapped; a collision forgets the older
 // store, which has almost always left the queue already).
@@ -113,7 +114,11 @@ int pool_of(uint8_t cls) {
   }
 }
 
-constexpr size_t kIssueHorizon = size_t(1) << 17;  // cycles the reservation table spans
+// Cycles the issue reservation table spans ahead of the oldest cycle still queried (a
+// reservation further ahead than that is treated as a busy cycle: a one-cycle error in an
+// extreme case, never a lost reservation).
+constexpr size_t kIssueHorizon = size_t(1) << 15;
+constexpr size_t kIqCalendar = size_t(1) << 16;  // IQ releases per cycle, consumed in order
 constexpr size_t kStoreTable = 4096;
 constexpr uint32_t kMaxChunks = 8;  // a store or load is tracked over its first 64 bytes
 
@@ -137,34 +142,50 @@ struct Core::Impl {
     slots.resize(kIssueHorizon);
     stores.resize(kStoreTable);
     reg_ready.fill(0);
-    iq.reserve(c.iq + 1);
+    iq_release.assign(kIqCalendar, 0);
   }
 
-  Slot& slot(int64_t t) {
+  // The reservation-table entry of cycle t, cleared if it last held an older cycle; nullptr if
+  // it holds a later one (beyond the horizon).
+  Slot* slot(int64_t t) {
     Slot& s = slots[static_cast<size_t>(t) & (kIssueHorizon - 1)];
-    if (s.tag != t) {
-      s.tag = t;
+    const auto tag = static_cast<uint32_t>(t);
+    if (s.tag != tag) {
+      if (s.tag != ~0u && static_cast<int32_t>(s.tag - tag) > 0) return nullptr;
+      s.tag = tag;
       std::memset(s.n, 0, sizeof s.n);
     }
-    return s;
+    return &s;
   }
 
   // First cycle >= t with an issue slot and a free unit of kind `unit` (none if < 0) for
   // `interval` cycles; reserves them.
   int64_t issue(int64_t t, int unit, uint32_t interval) {
     for (;; ++t) {
-      Slot& s = slot(t);
-      if (s.n[0] >= width) continue;
+      Slot* s = slot(t);
+      if (!s || s->n[0] >= width) continue;
       if (unit >= 0) {
         const uint8_t cap = unit_count[unit];
-        if (s.n[1 + unit] >= cap) continue;
+        if (s->n[1 + unit] >= cap) continue;
         bool free = true;
-        for (uint32_t k = 1; k < interval && free; ++k) free = slot(t + k).n[1 + unit] < cap;
+        for (uint32_t k = 1; k < interval && free; ++k) {
+          const Slot* later = slot(t + k);
+          free = later && later->n[1 + unit] < cap;
+        }
         if (!free) continue;
-        for (uint32_t k = 0; k < interval; ++k) ++slot(t + k).n[1 + unit];
+        for (uint32_t k = 0; k < interval; ++k) ++slot(t + k)->n[1 + unit];
       }
-      ++s.n[0];
+      ++s->n[0];
       return t;
+    }
+  }
+
+  // IQ occupancy at dispatch cycle d: entries whose last part issued before d have left.
+  void iq_advance(int64_t d) {
+    for (; iq_time < d; ++iq_time) {
+      uint16_t& r = iq_release[static_cast<size_t>(iq_time) & (kIqCalendar - 1)];
+      iq_count -= r;
+      r = 0;
     }
   }
 
@@ -218,7 +239,6 @@ struct Core::Impl {
     fetch_resume = last_commit + 1;
     group_closed = true;
     last_iline = ~0ull;
-    iq.clear();
   }
 
   // Runs one record through the pipeline; returns its label (commit-to-commit cycles).
@@ -298,18 +318,8 @@ struct Core::Impl {
     const bool compute = ot.unit >= 0 && ot.unit != mem_unit;
     const bool uses_iq = compute || is_load || is_store;
     if (uses_iq) {
-      const auto later = std::greater<int64_t>();
-      while (!iq.empty() && iq.front() < d) {
-        std::pop_heap(iq.begin(), iq.end(), later);
-        iq.pop_back();
-      }
-      while (iq.size() >= cfg.iq) {  // full: wait for the earliest issue to free an entry
-        d = std::max(d, iq.front() + 1);
-        while (!iq.empty() && iq.front() < d) {
-          std::pop_heap(iq.begin(), iq.end(), later);
-          iq.pop_back();
-        }
-      }
+      iq_advance(d);
+      while (iq_count >= cfg.iq) iq_advance(++d);  // full: wait for an entry to issue
     }
     if (d == last_dispatch) {
       if (dispatch_count >= width) {
@@ -359,8 +369,8 @@ struct Core::Impl {
       store_data = done;
     }
     if (uses_iq) {
-      iq.push_back(last_issue);
-      std::push_heap(iq.begin(), iq.end(), std::greater<int64_t>());
+      ++iq_count;
+      ++iq_release[static_cast<size_t>(last_issue) & (kIqCalendar - 1)];
     }
     for (const trace::RegRef& reg : {r.dst, r.dst2})
       if (reg.valid()) reg_ready[(reg.cls & 7) * 32 + (reg.idx & 31)] = done;
@@ -444,7 +454,11 @@ struct Core::Impl {
   std::array<uint64_t, kPoolCount> dest_seq{};
   Ring commit_ring, dispatch_ring, load_commit, store_release;
   std::array<Ring, kPoolCount> dest_commit;
-  std::vector<int64_t> iq;  // min-heap of the issue cycles of instructions in the IQ
+  // IQ: entries dispatched and not yet left as of cycle iq_time; iq_release[c] counts the
+  // entries whose last part issues in cycle c (they leave after it).
+  int64_t iq_time = 0;
+  uint32_t iq_count = 0;
+  std::vector<uint16_t> iq_release;
   std::array<int64_t, 8 * 32> reg_ready{};
   std::vector<Slot> slots;
   std::vector<StoreEntry> stores;
