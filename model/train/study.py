@@ -62,7 +62,8 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
         print(f"study: {name}: {epochs} epochs x {cfg.training['windows_per_epoch']} windows",
               file=sys.stderr, flush=True)
         t0 = time.time()
-        res = train.train(cfg, ds, os.path.join(out, name), device=device, threads=threads)
+        res = train.train(cfg, ds, os.path.join(out, name), device=device, threads=threads,
+                          resume=True)  # an interrupted run continues from its last epoch
         secs = time.time() - t0
         card = config.load(os.path.join(out, name))
         done.append({"name": name, **r, "variant": cfg.variant, "batch": cfg.hp("batch_size"), "parameters": cfg.parameter_count(),
