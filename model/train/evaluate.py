@@ -39,7 +39,8 @@ def validate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, bat
         for d, a in enumerate(acc):
             a.add(cyc[..., d][m], y[..., d][m], lng[..., d][m])
     per = {d: a.result() for d, a in zip(cfg.designs, acc)}
-    keys = ("mae", "exact", "within1", "within2", "rel5", "rae", "rmse", "regime_acc", "cpi_error")
+    keys = ("mae", "exact", "within1", "within2", "rel5", "rae", "rmse", "regime_acc", "cpi_error",
+            "mode_share")
     out = {k: float(np.mean([p[k] for p in per.values()])) for k in keys}
     out["designs"] = per
     return out

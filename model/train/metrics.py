@@ -53,6 +53,7 @@ class Accumulator:
             "mae": s["abs"] / n, "rmse": float(np.sqrt(s["sq"] / n)),
             "exact": s["exact"] / n, "within1": s["within1"] / n, "within2": s["within2"] / n,
             "regime_acc": s["cls_correct"] / n,
+            "mode_share": float(self.hist.max()) / n,  # exact of always predicting the commonest value
             "cpi_true": cpi_true, "cpi_pred": cpi_pred,
             "cpi_error": abs(cpi_pred - cpi_true) / cpi_true if cpi_true > 0 else 0.0,
         }

@@ -23,6 +23,7 @@ class MetricsTest(unittest.TestCase):
         self.assertAlmostEqual(r["rel5"], 4 / 6)  # |e| <= 0.05 t: rows 0, 2, 4 (1 <= 1.0), 5
         self.assertAlmostEqual(r["rae"], err.sum() / np.abs(tc - tc.mean()).sum())
         self.assertAlmostEqual(r["regime_acc"], 1.0)
+        self.assertAlmostEqual(r["mode_share"], 1 / 6)  # every clipped true value appears once
         self.assertAlmostEqual(r["cpi_true"], true.sum() / 6)  # CPI uses the unclipped cycles
         self.assertAlmostEqual(r["cpi_error"], abs(pred.sum() - true.sum()) / true.sum())
 
