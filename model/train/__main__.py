@@ -9,9 +9,26 @@ import sys
 import yaml
 
 
+def _sets(items) -> dict:
+    """--set KEY=VALUE items -> {key: YAML value}; keys must be training hyper-parameters."""
+    from .config import TRAINING_DEFAULTS, ConfigError
+    out = {}
+    for kv in items or []:
+        k, sep, v = kv.partition("=")
+        if not sep or k not in TRAINING_DEFAULTS:
+            raise ConfigError(f"--set {kv}: expected KEY=VALUE with KEY one of {', '.join(TRAINING_DEFAULTS)}")
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+def _device(name: str) -> str:
+    import torch
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
 def _overrides(cfg, args):
     """--length/--target/--designs and --set key=value (training keys) onto a config."""
-    from .config import TRAINING_DEFAULTS, ConfigError
+    from .config import ConfigError
     if args.length:
         cfg.length = args.length
     if args.target:
@@ -20,11 +37,7 @@ def _overrides(cfg, args):
         raise ConfigError(f"window: need target ({cfg.target}) <= length ({cfg.length}), difference even")
     if args.designs:
         cfg.designs = args.designs.split(",")
-    for kv in args.set or []:
-        k, sep, v = kv.partition("=")
-        if not sep or k not in TRAINING_DEFAULTS:
-            raise ConfigError(f"--set {kv}: expected KEY=VALUE with KEY one of {', '.join(TRAINING_DEFAULTS)}")
-        cfg.training[k] = yaml.safe_load(v)
+    cfg.training.update(_sets(args.set))
     return cfg
 
 
@@ -42,14 +55,11 @@ def cmd_train(args):
 
 
 def cmd_eval(args):
-    import torch
-    from . import data, evaluate, package
+    from . import cpu, data, evaluate, package
     if args.nice:
         os.nice(args.nice)
-    from . import cpu
     cpu.set_threads(args.threads)
-    dev = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
-        "cpu" if args.device == "auto" else args.device)
+    dev = _device(args.device)
     cfg, net = package.load(args.package, dev)
     ds = data.Dataset(args.dataset)
     names = args.programs.split(",") if args.programs else ds.names(args.split)
@@ -101,18 +111,11 @@ def cmd_crosscheck(args):
 
 
 def cmd_study(args):
-    import yaml as _yaml
     from . import study
     if args.nice:
         os.nice(args.nice)
-    over = {}
-    for kv in args.set or []:
-        k, sep, v = kv.partition("=")
-        if not sep:
-            raise ValueError(f"--set {kv}: expected KEY=VALUE")
-        over[k] = _yaml.safe_load(v)
-    res = study.study(args.dataset, args.out, args.runs, args.instructions, over, args.threads, args.device,
-                      args.targets_per_step)
+    res = study.study(args.dataset, args.out, args.runs, args.instructions, _sets(args.set), args.threads,
+                      args.device, args.targets_per_step)
     print(study.markdown(res))
 
 
@@ -122,8 +125,9 @@ def cmd_report(args):
 
 
 def cmd_bench(args):
-    from . import bench
-    bench.main(args)
+    from . import bench, config
+    cfgs = [_overrides(config.load(v), args) for v in args.variants]
+    print(json.dumps(bench.run(cfgs, args.batch, args.steps, _device(args.device), args.threads), indent=1))
 
 
 def main(argv=None):

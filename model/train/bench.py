@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from . import config, cpu
+from . import cpu
 from .loss import joint_loss
 from .net import NeuroScalarNet
 
@@ -52,18 +52,12 @@ def measure(cfg, batch: int, steps: int, device: str) -> dict:
             "infer_gmac_per_s": round(batch * cfg.target * cfg.macs_per_instruction() / infer_s / 1e9, 2)}
 
 
-def main(args) -> None:
-    from .__main__ import _overrides
-    threads = cpu.set_threads(args.threads)
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
-        "cpu" if args.device == "auto" else args.device)
-    head = {"device": device, **threads, "torch": torch.__version__}
+def run(cfgs: list, batches: list[int], steps: int, device: str, threads: int = 0) -> dict:
+    """Measures every config at every batch size; progress lines on stderr."""
+    head = {"device": device, **cpu.set_threads(threads), "torch": torch.__version__}
     rows = []
-    for v in args.variants:
-        cfg = _overrides(config.load(v), args)
-        for b in args.batch:
-            r = measure(cfg, b, args.steps, device)
-            rows.append(r)
-            print(json.dumps(r), file=sys.stderr, flush=True)
-    head["blas_libraries"] = cpu.blas_libraries()
-    print(json.dumps({**head, "results": rows}, indent=1))
+    for cfg in cfgs:
+        for b in batches:
+            rows.append(measure(cfg, b, steps, device))
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return {**head, "blas_libraries": cpu.blas_libraries(), "results": rows}
