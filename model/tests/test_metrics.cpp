@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ns/model/error.h"
+#include "ns/model/metrics.h"
+
+using namespace ns::model;
+
+TEST(MetricsTest, PerDesignAccuracyFollowsTheDefinitions) {
+  MetricsAccumulator m({"a"}, 100);
+  // (pred, label): exact, off by 1, off by 2, off by 3, clipped label (250 -> 100), zero label.
+  const std::vector<uint32_t> p = {5, 6, 12, 40, 100, 1}, g = {5, 5, 10, 43, 250, 0};
+  m.add(p, g);
+  const auto r = m.result()["designs"]["a"];
+  EXPECT_DOUBLE_EQ(r["exact"].get<double>(), 2.0 / 6);    // 5/5 and 100/min(250, 100)
+  EXPECT_DOUBLE_EQ(r["within1"].get<double>(), 4.0 / 6);  // + 6/5 and 1/0
+  EXPECT_DOUBLE_EQ(r["within2"].get<double>(), 5.0 / 6);  // + 12/10
+  // rel5: |e| <= 0.05 g: 5/5, 100/100 and 40/43 (3 > 2.15: no) -> 2; 1/0 fails.
+  EXPECT_DOUBLE_EQ(r["rel5"].get<double>(), 2.0 / 6);
+  EXPECT_DOUBLE_EQ(r["mae"].get<double>(), (0 + 1 + 2 + 3 + 0 + 1) / 6.0);
+  EXPECT_DOUBLE_EQ(r["rmse"].get<double>(), std::sqrt((1 + 4 + 9 + 1) / 6.0));
+  // RAE against the clipped labels' mean 27.1667.
+  const double mean = (5 + 5 + 10 + 43 + 100 + 0) / 6.0;
+  const double dev = std::fabs(5 - mean) * 2 + std::fabs(10 - mean) + std::fabs(43 - mean) +
+                     std::fabs(100 - mean) + std::fabs(0 - mean);
+  EXPECT_NEAR(r["rae"].get<double>(), 7.0 / dev, 1e-12);
+  // CPI uses the unclipped labels.
+  EXPECT_DOUBLE_EQ(r["cpi_true"].get<double>(), 313.0 / 6);
+  EXPECT_DOUBLE_EQ(r["cpi_pred"].get<double>(), 164.0 / 6);
+  EXPECT_FALSE(m.result().contains("ranking"));
+}
+
+TEST(MetricsTest, RankingAcrossDesigns) {
+  MetricsAccumulator m({"x", "y", "z"}, 1000);
+  m.add(std::vector<uint32_t>{1, 2, 3}, std::vector<uint32_t>{1, 2, 3});  // same order: tau 1
+  auto r = m.result()["ranking"];
+  EXPECT_DOUBLE_EQ(r["kendall_tau"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r["full_match"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r["best_match"].get<double>(), 1.0);
+  m.add(std::vector<uint32_t>{3, 2, 1}, std::vector<uint32_t>{1, 2, 3});  // reversed: tau -1
+  m.add(std::vector<uint32_t>{0, 0, 0}, std::vector<uint32_t>{4, 4, 4});  // both tied: no tau
+  m.add(std::vector<uint32_t>{1, 1, 2}, std::vector<uint32_t>{2, 1, 3});  // tau-b with a tie
+  r = m.result()["ranking"];
+  EXPECT_EQ(r["kendall_tau_instructions"].get<uint64_t>(), 3u);
+  // Last instruction: pairs (x,y) tie in p, (x,z) concordant, (y,z) concordant: 2 / sqrt(2 * 3).
+  EXPECT_NEAR(r["kendall_tau"].get<double>(), (1.0 - 1.0 + 2.0 / std::sqrt(6.0)) / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(r["full_match"].get<double>(), 2.0 / 4);  // instructions 1 and 3 (all ties)
+  // Best: 1 yes; 2 predicts z (truly worst) no; 3 predicts x, all truly tied: yes; 4 predicts x
+  // (first of the tied best), truly best is y: no.
+  EXPECT_DOUBLE_EQ(r["best_match"].get<double>(), 2.0 / 4);
+  const auto& xy = r["pairwise"][0];
+  EXPECT_EQ(xy["a"], "x");
+  EXPECT_EQ(xy["b"], "y");
+  EXPECT_DOUBLE_EQ(xy["match"].get<double>(), 2.0 / 4);      // instructions 1 and 3
+  EXPECT_DOUBLE_EQ(xy["gt_better"].get<double>(), 2.0 / 4);  // 1 < 2 twice
+  EXPECT_DOUBLE_EQ(xy["nonzero"].get<double>(), 1.0);
+}
+
+TEST(MetricsTest, MergeEqualsOneAccumulation) {
+  const std::vector<uint32_t> p = {1, 5, 9, 0, 2, 2, 7, 3}, g = {1, 4, 12, 0, 3, 2, 9, 9};
+  MetricsAccumulator all({"a", "b"}, 10), first({"a", "b"}, 10), second({"a", "b"}, 10);
+  all.add(p, g);
+  first.add(std::span(p).first(4), std::span(g).first(4));
+  second.add(std::span(p).subspan(4), std::span(g).subspan(4));
+  first.merge(second);
+  EXPECT_EQ(first.result(), all.result());
+  EXPECT_THROW(first.add(std::vector<uint32_t>(3), std::vector<uint32_t>(3)), ModelError);
+  EXPECT_THROW(first.merge(MetricsAccumulator({"a"}, 10)), ModelError);
+}
