@@ -26,6 +26,7 @@ TRAINING_DEFAULTS = {
     "windows_per_epoch": 0,    # 0: every training window once per epoch
     "val_windows": 2048,       # fixed validation subset (0: all)
     "batch_size": 64,
+    "train_target": 0,         # targets per training window (0: the window's T); context stays C
     "lr": 1.0e-3,
     "lr_min_ratio": 0.05,      # cosine decay to lr * lr_min_ratio
     "warmup_steps": 100,

@@ -86,9 +86,10 @@ class NeuroScalarNet(nn.Module):
         y, _ = self.rnn(self.input_proj(self.norm(x)))
         return y
 
-    def forward(self, x: torch.Tensor):
-        """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T])."""
-        C, T = self.cfg.context, self.cfg.target
+    def forward(self, x: torch.Tensor, target: int | None = None):
+        """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T]).
+        The context is the config's C; target overrides T (training windows of 2C + target)."""
+        C, T = self.cfg.context, target or self.cfg.target
         if self.cfg.directions == 1:
             x = x[:, :C + T]  # a forward-only LSTM's targets never see the right context
         y = self.backbone(x)[:, C:C + T]

@@ -55,9 +55,10 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
             cfg.designs = r["designs"]
         cfg.training.update(overrides)
         if targets_per_step:
-            cfg.training["batch_size"] = max(1, targets_per_step // cfg.target)
+            cfg.training["batch_size"] = max(1, targets_per_step // (int(cfg.hp("train_target")) or cfg.target))
         epochs = int(cfg.hp("epochs"))
-        cfg.training["windows_per_epoch"] = max(1, instructions // (epochs * cfg.target))
+        t_train = int(cfg.hp("train_target")) or cfg.target
+        cfg.training["windows_per_epoch"] = max(1, instructions // (epochs * t_train))
         cfg.training.setdefault("early_stopping", epochs)
         print(f"study: {name}: {epochs} epochs x {cfg.training['windows_per_epoch']} windows",
               file=sys.stderr, flush=True)

@@ -111,7 +111,8 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
                                 f"(train: {train_names}, validation: {val_names})")
     cols = ds.design_columns(cfg.designs)
     tr_shards = [ds.shard(n) for n in train_names]
-    tw = data.Windows(tr_shards, cfg.length, cfg.target, cols)
+    t_train = int(cfg.hp("train_target")) or cfg.target  # longer training windows, same context
+    tw = data.Windows(tr_shards, 2 * cfg.context + t_train, t_train, cols)
     vw = data.Windows([ds.shard(n) for n in val_names], cfg.length, cfg.target, cols)
     rng = np.random.default_rng(seed)
     n_val = int(cfg.hp("val_windows"))
@@ -146,7 +147,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
         model = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[dist.local] if dev.startswith("cuda") else None)
     info = {"variant": cfg.variant, "parameters": count_parameters(net), "designs": cfg.designs,
-            "window": [cfg.length, cfg.target], "train_windows": len(tw), "val_windows": len(val_rows),
+            "window": [cfg.length, cfg.target], "train_window": [tw.L, t_train], "train_windows": len(tw), "val_windows": len(val_rows),
             "steps_per_epoch": steps_per_epoch, "batch": B, "world": dist.world, "device": dev,
             **thr}
     if dist.main and not quiet:
@@ -170,7 +171,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
             x, y, m = (torch.from_numpy(a).to(dev, non_blocking=True) for a in (x, y, m))
             for g in opt.param_groups:
                 g["lr"] = float(cfg.hp("lr")) * fac(state["step"])
-            logits, s, l = model(x)
+            logits, s, l = model(x, t_train)
             loss, parts = joint_loss(logits, s, l, y, m, **kw)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -188,7 +189,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
                 eta = (steps_per_epoch - i - 1) * (now - t0) / (i + 1)
                 log(f"\repoch {ep + 1}/{epochs} step {i + 1}/{steps_per_epoch} loss {sums[0] / sums[3]:.4f} "
                     f"(cls {sums[1] / sums[3]:.4f} reg {sums[2] / sums[3]:.4f}) lr {opt.param_groups[0]['lr']:.2e} "
-                    f"{wps:.1f} windows/s {wps * cfg.target:.0f} instr/s eta {eta:.0f}s   ", end="")
+                    f"{wps:.1f} windows/s {wps * t_train:.0f} instr/s eta {eta:.0f}s   ", end="")
             if stop:
                 break
         train_s = time.time() - t0
@@ -199,7 +200,8 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
         mae = dist.all_sum([v["mae"] if dist.main else 0.0])[0]
         rec = {"epoch": ep + 1, "loss": tot[0] / max(tot[3], 1), "cls": tot[1] / max(tot[3], 1),
                "reg": tot[2] / max(tot[3], 1), "train_seconds": round(train_s, 1),
-               "windows_per_s": round(steps_per_epoch * B * dist.world / max(train_s, 1e-9), 2)}
+               "windows_per_s": round(steps_per_epoch * B * dist.world / max(train_s, 1e-9), 2),
+               "instructions_per_s": round(steps_per_epoch * B * dist.world * t_train / max(train_s, 1e-9))}
         if dist.main:
             rec.update({k: round(v[k], 5) for k in ("mae", "exact", "within1", "within2", "rel5", "cpi_error")})
         state["history"].append(rec)
@@ -232,7 +234,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
                         "seconds": round(state["seconds"], 1), "device": dev, "world": dist.world,
                         "programs": train_names,
                         "instructions": int(sum(s.n for s in tr_shards)),
-                        "predicted_instructions": int(state["step"] * B * dist.world * cfg.target),
+                        "predicted_instructions": int(state["step"] * B * dist.world * t_train),
                         "validation_programs": val_names, "history": state["history"]}
         cfg.metrics = {"validation": {k: round(v[k], 5) for k in v if k != "designs"},
                        "validation_designs": {d: {k: round(x, 5) for k, x in r.items()}

@@ -52,6 +52,19 @@ class TrainEndToEndTest(unittest.TestCase):
                 res = train.train(cfg, ds, os.path.join(t, f"r{tied}"), device="cpu", quiet=True)
                 self.assertIn("mae", res)
 
+    def test_longer_training_windows_keep_the_inference_window(self):
+        with TempDir() as t:
+            ds = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=300))
+            out = os.path.join(t, "r")
+            train.train(tiny_config(epochs=1, train_target=40), ds, out, device="cpu", quiet=True)
+            cfg, _ = package.load(out)
+            self.assertEqual((cfg.length, cfg.target), (16, 8))  # the card keeps the inference window
+            self.assertEqual(cfg.training["train_target"], 40)
+            n = sum(ds.shard(p).n for p in ("syn_a", "syn_b"))
+            windows = sum(-(-int(b - a) // 40) for p in ("syn_a", "syn_b") for a, b in ds.shard(p).epoch_bounds())
+            self.assertEqual(cfg.training["predicted_instructions"], windows // 16 * 16 * 40)
+            self.assertLessEqual(windows * 40 - n, 40 * 4)
+
     def test_wall_clock_budget_ends_the_run_and_still_exports(self):
         with TempDir() as t:
             ds = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=300))
