@@ -98,7 +98,9 @@ struct Fp32Model::Impl {
   void run_batch(std::span<const int32_t> features, const WindowPlan& plan,
                  std::span<const size_t> windows, Workspace& ws, const Fp32Outputs& out,
                  Fp32Observer* obs) const {
-    const int F = card.features(), L = plan.length, T = plan.target, C = plan.context();
+    const int F = card.features(), T = plan.target, C = plan.context();
+    // A unidirectional model's targets never see the right context: skip it (same outputs).
+    const int L = card.arch.directions == 1 ? C + T : plan.length;
     const int B = static_cast<int>(windows.size()), D = card.designs_count();
     const auto& a = card.arch;
     const Eigen::Index N = static_cast<Eigen::Index>(L) * B;

@@ -76,9 +76,9 @@ struct Int8Reference::Impl {
 
   // Columns of window b at position t: t * B + b.
   void project(std::span<const int8_t> bytes, const std::vector<int8_t>& pad,
-               const WindowPlan& plan, std::span<const size_t> windows, Workspace& ws,
+               const WindowPlan& plan, int L, std::span<const size_t> windows, Workspace& ws,
                Int8WindowTrace* tr) const {
-    const int F = card.features(), L = plan.length, B = static_cast<int>(windows.size()),
+    const int F = card.features(), B = static_cast<int>(windows.size()),
               P = card.arch.input_proj, RB = codec.row_bytes();
     const Eigen::Index N = static_cast<Eigen::Index>(L) * B;
     bool wide = false;
@@ -185,12 +185,15 @@ struct Int8Reference::Impl {
                  const WindowPlan& plan, std::span<const size_t> windows, Workspace& ws,
                  std::span<int32_t> r_out, Int8WindowTrace* tr) const {
     const auto& a = card.arch;
-    const int L = plan.length, T = plan.target, C = plan.context(), B = static_cast<int>(windows.size());
+    const int T = plan.target, C = plan.context(), B = static_cast<int>(windows.size());
+    // A unidirectional model's targets never see the right context: skip it (same outputs), except
+    // when tracing, so the trace holds every position a device may compute.
+    const int L = a.directions == 1 && !tr ? C + T : plan.length;
     const int H = a.hidden, Y = a.output_width(), D = card.designs_count();
     const Eigen::Index N = static_cast<Eigen::Index>(L) * B;
     const int trace_col = 0;  // a traced batch holds only the traced window
 
-    project(bytes, pad, plan, windows, ws, tr);
+    project(bytes, pad, plan, L, windows, ws, tr);
     const Mat* in = &ws.u;
     for (int l = 0; l < a.layers; ++l) {
       Mat& seq = ws.seq[l % 2];

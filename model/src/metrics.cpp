@@ -12,6 +12,35 @@ namespace ns::model {
 namespace {
 int sign(int64_t v) { return (v > 0) - (v < 0); }
 double ratio(uint64_t a, uint64_t b) { return b ? double(a) / double(b) : 0.0; }
+
+struct Ranking {
+  bool tau_defined = false, full = true, best = false;
+  double tau = 0;
+};
+// Kendall tau-b, full order agreement and best-of match between predicted and true values.
+template <class T>
+Ranking rank(const std::vector<T>& p, const std::vector<T>& g) {
+  const size_t D = p.size();
+  int64_t nc = 0, nd = 0, tp = 0, tg = 0;
+  Ranking r;
+  for (size_t a = 0; a < D; ++a)
+    for (size_t b = a + 1; b < D; ++b) {
+      const int sp = (p[a] > p[b]) - (p[a] < p[b]), sg = (g[a] > g[b]) - (g[a] < g[b]);
+      r.full &= sp == sg;
+      tp += sp == 0;
+      tg += sg == 0;
+      nc += sp * sg > 0;
+      nd += sp * sg < 0;
+    }
+  const int64_t n0 = static_cast<int64_t>(D * (D - 1) / 2);
+  if (tp < n0 && tg < n0) {
+    r.tau_defined = true;
+    r.tau = double(nc - nd) / std::sqrt(double(n0 - tp) * double(n0 - tg));
+  }
+  const size_t best_p = static_cast<size_t>(std::min_element(p.begin(), p.end()) - p.begin());
+  r.best = g[best_p] == *std::min_element(g.begin(), g.end());
+  return r;
+}
 }  // namespace
 
 MetricsAccumulator::MetricsAccumulator(std::vector<std::string> designs, int clip)
@@ -46,29 +75,35 @@ void MetricsAccumulator::add(std::span<const uint32_t> pred, std::span<const uin
       ++m.histogram[static_cast<size_t>(g[d])];
     }
     if (D < 2) continue;
-    int64_t nc = 0, nd = 0, tp = 0, tg = 0;
-    bool all_agree = true;
     size_t k = 0;
     for (size_t a = 0; a < D; ++a)
       for (size_t b = a + 1; b < D; ++b, ++k) {
-        const int sp = sign(p[a] - p[b]), sg = sign(g[a] - g[b]);
-        pairs_[k].match += sp == sg;
+        pairs_[k].match += sign(p[a] - p[b]) == sign(g[a] - g[b]);
         pairs_[k].gt_better += g[a] < g[b];
         pairs_[k].nonzero += g[a] + g[b] > 0;
-        all_agree &= sp == sg;
-        if (sp == 0) ++tp;
-        if (sg == 0) ++tg;
-        if (sp * sg > 0) ++nc;
-        if (sp * sg < 0) ++nd;
       }
-    const int64_t n0 = static_cast<int64_t>(D * (D - 1) / 2);
-    if (tp < n0 && tg < n0) {
-      tau_sum_ += double(nc - nd) / std::sqrt(double(n0 - tp) * double(n0 - tg));
+    const Ranking r = rank(p, g);
+    if (r.tau_defined) {
+      tau_sum_ += r.tau;
       ++tau_n_;
     }
-    full_match_ += all_agree;
-    const size_t best_p = static_cast<size_t>(std::min_element(p.begin(), p.end()) - p.begin());
-    best_match_ += g[best_p] == *std::min_element(g.begin(), g.end());
+    full_match_ += r.full;
+    best_match_ += r.best;
+  }
+  if (D >= 2 && n > 0) {
+    std::vector<uint64_t> ep(D, 0), eg(D, 0);
+    for (size_t i = 0; i < n; ++i)
+      for (size_t d = 0; d < D; ++d) {
+        ep[d] += pred[i * D + d];
+        eg[d] += labels[i * D + d];
+      }
+    const Ranking r = rank(ep, eg);
+    if (r.tau_defined) {
+      epoch_tau_sum_ += r.tau;
+      ++epoch_tau_n_;
+    }
+    epoch_best_ += r.best;
+    ++epochs_;
   }
   n_ += n;
 }
@@ -97,6 +132,10 @@ void MetricsAccumulator::merge(const MetricsAccumulator& o) {
   tau_n_ += o.tau_n_;
   full_match_ += o.full_match_;
   best_match_ += o.best_match_;
+  epoch_tau_sum_ += o.epoch_tau_sum_;
+  epoch_tau_n_ += o.epoch_tau_n_;
+  epoch_best_ += o.epoch_best_;
+  epochs_ += o.epochs_;
   n_ += o.n_;
 }
 
@@ -119,7 +158,7 @@ nlohmann::ordered_json MetricsAccumulator::result() const {
                         {"within2", ratio(m.within2, n_)},
                         {"cpi_true", cpi_true},
                         {"cpi_pred", cpi_pred},
-                        {"cpi_error", cpi_true > 0 ? (cpi_pred - cpi_true) / cpi_true : 0.0}};
+                        {"cpi_error", cpi_true > 0 ? std::fabs(cpi_pred - cpi_true) / cpi_true : 0.0}};
   }
   ojson out = {{"instructions", n_}, {"designs", per}};
   if (designs_.size() >= 2) {
@@ -136,7 +175,11 @@ nlohmann::ordered_json MetricsAccumulator::result() const {
                       {"kendall_tau_instructions", tau_n_},
                       {"full_match", ratio(full_match_, n_)},
                       {"best_match", ratio(best_match_, n_)},
-                      {"pairwise", pairs}};
+                      {"pairwise", pairs},
+                      {"epochs", {{"count", epochs_},
+                                  {"kendall_tau", epoch_tau_n_ ? epoch_tau_sum_ / double(epoch_tau_n_) : 0.0},
+                                  {"kendall_tau_epochs", epoch_tau_n_},
+                                  {"best_match", ratio(epoch_best_, epochs_)}}}};
   }
   return out;
 }

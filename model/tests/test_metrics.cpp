@@ -28,7 +28,19 @@ TEST(MetricsTest, PerDesignAccuracyFollowsTheDefinitions) {
   // CPI uses the unclipped labels.
   EXPECT_DOUBLE_EQ(r["cpi_true"].get<double>(), 313.0 / 6);
   EXPECT_DOUBLE_EQ(r["cpi_pred"].get<double>(), 164.0 / 6);
+  EXPECT_DOUBLE_EQ(r["cpi_error"].get<double>(), (313.0 - 164.0) / 313.0);  // absolute
   EXPECT_FALSE(m.result().contains("ranking"));
+}
+
+TEST(MetricsTest, EpochRankingUsesTheDesignsTotals) {
+  MetricsAccumulator m({"x", "y"}, 1000);
+  // Every instruction ranks x first (or ties), but the epoch's totals make y truly better.
+  m.add(std::vector<uint32_t>{1, 5, 1, 5}, std::vector<uint32_t>{3, 1, 0, 1});
+  const auto r = m.result()["ranking"];
+  EXPECT_EQ(r["epochs"]["count"], 1);
+  EXPECT_DOUBLE_EQ(r["epochs"]["kendall_tau"].get<double>(), -1.0);
+  EXPECT_DOUBLE_EQ(r["epochs"]["best_match"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(r["best_match"].get<double>(), 0.5);  // instruction 2: x is truly best
 }
 
 TEST(MetricsTest, RankingAcrossDesigns) {
@@ -64,7 +76,11 @@ TEST(MetricsTest, MergeEqualsOneAccumulation) {
   first.add(std::span(p).first(4), std::span(g).first(4));
   second.add(std::span(p).subspan(4), std::span(g).subspan(4));
   first.merge(second);
-  EXPECT_EQ(first.result(), all.result());
+  auto merged = first.result(), single = all.result();
+  EXPECT_EQ(merged["ranking"]["epochs"]["count"], 2);  // each add() is one epoch
+  merged["ranking"].erase("epochs");
+  single["ranking"].erase("epochs");
+  EXPECT_EQ(merged, single);
   EXPECT_THROW(first.add(std::vector<uint32_t>(3), std::vector<uint32_t>(3)), ModelError);
   EXPECT_THROW(first.merge(MetricsAccumulator({"a"}, 10)), ModelError);
 }

@@ -85,15 +85,18 @@ void print_text(const ojson& out, const std::vector<std::string>& designs) {
   auto rows = [&](const std::string& name, const ojson& m) {
     for (const auto& d : designs) {
       const auto& x = m["designs"][d];
-      fmt::print("{:<16} {:<8} {:>7.4f} {:>7.4f} {:>7.4f} {:>7.4f} {:>7.4f} {:>8.4f} {:>8.4f} {:>+8.2f}%\n", name, d,
+      fmt::print("{:<16} {:<8} {:>7.4f} {:>7.4f} {:>7.4f} {:>7.4f} {:>7.4f} {:>8.4f} {:>8.4f} {:>8.2f}%\n", name, d,
                  x["exact"].get<double>(), x["within1"].get<double>(), x["within2"].get<double>(),
                  x["rel5"].get<double>(), x["rae"].get<double>(), x["mae"].get<double>(), x["rmse"].get<double>(),
                  100 * x["cpi_error"].get<double>());
     }
     if (m.contains("ranking"))
-      fmt::print("{:<16} ranking: Kendall tau {:.4f}, best-of-{} match {:.4f}, full match {:.4f}\n", name,
-                 m["ranking"]["kendall_tau"].get<double>(), designs.size(),
-                 m["ranking"]["best_match"].get<double>(), m["ranking"]["full_match"].get<double>());
+      fmt::print("{:<16} per instruction: Kendall tau {:.4f}, best-of-{} match {:.4f}, full match {:.4f}; "
+                 "per epoch ({}): Kendall tau {:.4f}, best match {:.4f}\n",
+                 name, m["ranking"]["kendall_tau"].get<double>(), designs.size(),
+                 m["ranking"]["best_match"].get<double>(), m["ranking"]["full_match"].get<double>(),
+                 m["ranking"]["epochs"]["count"].get<uint64_t>(), m["ranking"]["epochs"]["kendall_tau"].get<double>(),
+                 m["ranking"]["epochs"]["best_match"].get<double>());
   };
   for (const auto& p : out["programs"]) rows(p["program"].get<std::string>(), p);
   if (out["programs"].size() > 1) rows("all", out["overall"]);

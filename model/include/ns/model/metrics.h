@@ -1,14 +1,14 @@
-// Prediction-vs-label metrics of `neuroscalar eval` (docs/model.md, "Metrics"), accumulated
-// epoch by epoch.
+// Prediction-vs-label metrics of `neuroscalar eval` (docs/model.md section 4; model/README.md
+// spells out the cases below), accumulated one epoch per add() call.
 //
 // Per design, on per-instruction cycles p (predicted) and g = min(label, clip):
 //   rel5    fraction with |p - g| <= 0.05 g
 //   RAE     sum |p - g| / sum |g - mean(g)|
 //   MAE, RMSE of p - g
 //   exact, within1, within2: fraction with |p - g| = 0, <= 1, <= 2
-//   CPI     predicted sum(p) / n against the true sum(label) / n (labels not clipped), and the
-//           relative error (CPI_pred - CPI_true) / CPI_true
-// Across designs (D >= 2), per instruction:
+//   CPI     predicted sum(p) / n and true sum(label) / n (labels not clipped); cpi_error =
+//           |CPI_pred - CPI_true| / CPI_true
+// Across designs (D >= 2), per instruction (the paper's Table 7 and 6):
 //   kendall_tau  Kendall tau-b between predicted and true cycles over the D designs, averaged
 //                over instructions where it is defined (neither side all tied)
 //   full_match   every pairwise order (and tie) agrees
@@ -16,6 +16,8 @@
 //                of the truly best
 //   pairwise     per design pair (a, b): match = sign(p_a - p_b) == sign(g_a - g_b);
 //                gt_better = g_a < g_b; nonzero = g_a + g_b > 0
+// and per epoch (the A/B decision an epoch's predicted cycles support): the same tau-b and best
+// match on the designs' total cycles of the epoch (true cycles unclipped).
 #pragma once
 
 #include <cstdint>
@@ -53,6 +55,8 @@ class MetricsAccumulator {
   std::vector<Pair> pairs_;  // a < b, row-major over the upper triangle
   double tau_sum_ = 0;
   uint64_t tau_n_ = 0, full_match_ = 0, best_match_ = 0;
+  double epoch_tau_sum_ = 0;
+  uint64_t epochs_ = 0, epoch_tau_n_ = 0, epoch_best_ = 0;
 };
 
 }  // namespace ns::model
