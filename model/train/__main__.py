@@ -119,6 +119,28 @@ def cmd_study(args):
     print(study.markdown(res))
 
 
+def cmd_calibrate(args):
+    import numpy as np
+    from . import calibrate, cpu, data, evaluate, package
+    if args.nice:
+        os.nice(args.nice)
+    cpu.set_threads(args.threads)
+    dev = _device(args.device)
+    cfg, net = package.load(args.package, dev)
+    ds = data.Dataset(args.dataset)
+    names = args.programs.split(",") if args.programs else ds.names(args.split)
+    if not names:
+        raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
+    win = data.Windows([ds.shard(n) for n in names], cfg.length, cfg.target, ds.design_columns(cfg.designs))
+    rows = np.sort(np.random.default_rng(args.seed).permutation(len(win))[:args.windows])
+    rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev)
+    v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
+    cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)), "designs": rep},
+                   "calibrated": {k: round(v[k], 5) for k in v if k != "designs"}}
+    package.export(args.out, cfg, net)
+    print(json.dumps({"package": args.out, "calibration": rep}, indent=1))
+
+
 def cmd_report(args):
     from . import report
     print(report.render(args.eval, args.int8))
@@ -208,6 +230,21 @@ def main(argv=None):
     s.add_argument("--device", default="auto")
     s.add_argument("--nice", type=int, default=10)
     s.set_defaults(fn=cmd_study)
+
+    s = sub.add_parser("calibrate", help="shift the regressor biases per design so that summed cycles "
+                                         "match on validation windows; writes a new package")
+    s.add_argument("--package", required=True)
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--out", required=True, help="calibrated package folder")
+    s.add_argument("--split", default="validation")
+    s.add_argument("--programs", help="comma-separated programs (default: the split's)")
+    s.add_argument("--windows", type=int, default=4096, help="windows drawn (seeded) for the search")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--batch", type=int, default=128)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--nice", type=int, default=10)
+    s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("report", help="Markdown tables from eval JSON (docs/results/model.md)")
     s.add_argument("eval", help="JSON written by eval --json (FP32)")
