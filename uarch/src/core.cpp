@@ -99,27 +99,19 @@ struct StoreEntry {
   int64_t release = 0;
 };
 
-int pool_of(uint8_t cls) {
-  switch (static_cast<RegClass>(cls)) {
-    case RegClass::Int:
-      return kPoolInt;
-    case RegClass::Vec:
-    case RegClass::X87:
-    case RegClass::Mask:
-      return kPoolFloat;
-    case RegClass::Flags:
-      return kPoolFlags;
-    default:
-      return -1;
-  }
-}
+// Physical register pool of each register class (-1: not renamed).
+constexpr int8_t kPoolOf[8] = {-1, kPoolInt, kPoolFloat, kPoolFlags,
+                                kPoolFloat, kPoolFloat, -1, -1};
 
 // Cycles the issue reservation table spans ahead of the oldest cycle still queried (a
 // reservation further ahead than that is treated as a busy cycle: a one-cycle error in an
 // extreme case, never a lost reservation).
 constexpr size_t kIssueHorizon = size_t(1) << 15;
 constexpr size_t kIqCalendar = size_t(1) << 16;  // IQ releases per cycle, consumed in order
-constexpr size_t kStoreTable = 4096;
+constexpr size_t kStoreTable = 1024;
+inline size_t store_index(uint64_t chunk) {
+  return static_cast<size_t>((chunk * 0x9E3779B97F4A7C15ull) >> 54);  // 10 bits
+}
 constexpr uint32_t kMaxChunks = 8;  // a store or load is tracked over its first 64 bytes
 
 }  // namespace
@@ -133,7 +125,11 @@ struct Core::Impl {
     mem_unit = c.mem_unit;
     mem_latency = c.ops[size_t(OpClass::MemRead)].latency;
     for (size_t u = 0; u < c.units.size(); ++u) unit_count[u] = static_cast<uint8_t>(c.units[u].count);
-    for (int p = 0; p < kPoolCount; ++p) rename_regs[p] = c.phys_regs[p] - kArchRegs[p];
+    for (int p = 0; p < kPoolCount; ++p) {
+      rename_regs[p] = c.phys_regs[p] - kArchRegs[p];
+      // With at most two destinations per ROB entry, a pool this large never stalls rename.
+      pool_limits[p] = rename_regs[p] < 2 * c.rob;
+    }
     commit_ring.init(c.rob);
     dispatch_ring.init(fe_capacity);
     load_commit.init(c.lq);
@@ -215,7 +211,7 @@ struct Core::Impl {
     const StoreEntry* best = nullptr;
     const uint64_t first = a >> 3, last = std::min((e - 1) >> 3, first + kMaxChunks - 1);
     for (uint64_t ch = first; ch <= last; ++ch) {
-      const StoreEntry& s = stores[ch & (kStoreTable - 1)];
+      const StoreEntry& s = stores[store_index(ch)];
       if (s.chunk == ch && s.release > t && s.addr < e && a < s.addr + s.size &&
           (!best || s.seq > best->seq))
         best = &s;
@@ -305,8 +301,8 @@ struct Core::Impl {
     int dests = 0;
     for (const trace::RegRef& reg : {r.dst, r.dst2}) {
       if (!reg.valid() || (dests == 1 && reg == r.dst)) continue;
-      const int p = pool_of(reg.cls);
-      if (p < 0) continue;
+      const int p = kPoolOf[reg.cls & 7];
+      if (p < 0 || !pool_limits[p]) continue;
       const uint64_t k = dest_seq[p] + (dests == 1 && dest_pool[0] == p ? 1 : 0);
       if (k >= rename_regs[p]) d = std::max(d, dest_commit[p][k - rename_regs[p]] + 1);
       dest_pool[dests++] = p;
@@ -422,7 +418,7 @@ struct Core::Impl {
       const uint64_t last =
           std::min((r.mem_addr + std::max<uint32_t>(r.mem_size, 1) - 1) >> 3, first + kMaxChunks - 1);
       for (uint64_t ch = first; ch <= last; ++ch)
-        stores[ch & (kStoreTable - 1)] =
+        stores[store_index(ch)] =
             StoreEntry{ch, r.mem_addr, seq, r.mem_size, store_data, release};
     }
     side |= level;
@@ -438,6 +434,7 @@ struct Core::Impl {
   uint32_t mem_latency = 1;
   std::array<uint8_t, kMaxUnits> unit_count{};
   std::array<uint32_t, kPoolCount> rename_regs{};
+  std::array<bool, kPoolCount> pool_limits{};
 
   // front end
   int64_t fetch_cycle = 0, fetch_resume = 0;

@@ -20,11 +20,6 @@ using test_support::SimRun;
 using test_support::variant;
 using trace::OpClass;
 
-#define EXPECT_WITHIN(measured, expected, rel)                                             \
-  EXPECT_NEAR((measured), (expected), std::fabs(expected) * (rel))                         \
-      << #measured " = " << (measured) << ", expected " << (expected) << " +- " << (rel) * 100 \
-      << "%"
-
 double cycles_per_iteration(const SimRun& r, int measured_iterations) {
   return double(r.stats.cycles) / measured_iterations;
 }

@@ -1,8 +1,12 @@
 // Helpers shared by the uarch tests: load the project's designs, derive variants, run kernels.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -45,5 +49,16 @@ inline SimRun run(const CoreConfig& c, const std::vector<trace::Record>& records
   out.stats = core.run_epoch(records, {out.labels.data(), out.side.data(), 1});
   return out;
 }
+
+// Asserts |measured - expected| <= rel * |expected| and prints both, so that the figures of the
+// validation suite in docs/uarch.md can be read from a test run.
+#define EXPECT_WITHIN(measured, expected, rel)                                                  \
+  do {                                                                                          \
+    const double m_ = (measured), e_ = (expected), r_ = (rel);                                  \
+    std::cout << "[ measured ] " << ::testing::UnitTest::GetInstance()->current_test_info()->name() \
+              << ": " #measured " = " << m_ << " (expected " << e_ << " +- " << r_ * 100          \
+              << "%)\n";                                                                       \
+    EXPECT_NEAR(m_, e_, std::fabs(e_) * r_) << #measured;                                       \
+  } while (0)
 
 }  // namespace ns::uarch::test_support

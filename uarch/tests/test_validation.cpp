@@ -18,12 +18,6 @@ using test_support::SimRun;
 using test_support::variant;
 using trace::OpClass;
 
-// Relative tolerance check with a readable message.
-#define EXPECT_WITHIN(measured, expected, rel)                                             \
-  EXPECT_NEAR((measured), (expected), std::fabs(expected) * (rel))                         \
-      << #measured " = " << (measured) << ", expected " << (expected) << " +- " << (rel) * 100 \
-      << "%"
-
 // `iterations` of a loop whose body is `chain` dependent ops of class c (plus the loop branch);
 // the first tenth of the iterations are warm-up.
 std::vector<trace::Record> dependent_chain(OpClass c, int chain, int iterations) {
@@ -56,7 +50,7 @@ TEST_P(DependentChainTest, RunsAtOneOpPerLatency) {
   const int chain = 32, iterations = latency > 10 ? 40 : 200;
   const SimRun r = run(design("8w"), dependent_chain(op, chain, iterations));
   const double per_op = double(r.stats.cycles) / (chain * (iterations - iterations / 10));
-  EXPECT_WITHIN(per_op, latency, 0.02) << trace::opclass_name(op);
+  EXPECT_WITHIN(per_op, latency, 0.02);
 }
 
 INSTANTIATE_TEST_SUITE_P(
