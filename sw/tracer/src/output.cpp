@@ -62,7 +62,11 @@ TraceOutput::TraceOutput(const std::filesystem::path& output, const SamplingPlan
   meta.program = program;
   meta.args = args;
   meta.extra = std::move(metadata);
-  writer_ = std::make_unique<trace::Writer>(temp_, meta);
+  try {
+    writer_ = std::make_unique<trace::Writer>(temp_, meta);
+  } catch (const trace::TraceError& e) {
+    throw TracerError(fmt::format("cannot write the trace {}: {}", output_.string(), e.what()));
+  }
   assembler_ = std::make_unique<EpochAssembler>(plan, *writer_);
 }
 

@@ -303,16 +303,17 @@ std::optional<InsnInfo> X86Decoder::decode(uint64_t pc, std::span<const uint8_t>
   }
   if (info.access_count) info.mem_size = info.access[info.recorded].size;
   info.rep = mc.special == Special::StringOp && (x.prefix[0] == 0xf3 || x.prefix[0] == 0xf2);
+  // Instructions QEMU 7.2 implements with helpers that access guest memory (see the plugin).
+  const bool far_or_frame = name == "enter" || name == "bound" || name == "lcall" ||
+                            name == "ljmp" || name == "retf" || name == "retfq" ||
+                            name.substr(0, 4) == "iret";
   info.helper_memory =
-      has_mem && !lea && mc.special != Special::Nop &&
-      (x.prefix[0] == 0xf0 || mc.special == Special::Xchg || mc.special == Special::Cmpxchg ||
-       x87 || name.find("xsave") != name.npos || name.find("xrstor") != name.npos ||
-       name.find("maskmov") != name.npos || name.find("gather") != name.npos ||
-       name.find("scatter") != name.npos || name == "enter" || name == "bound" ||
-       name == "lcall" || name == "ljmp" || name == "retf" || name == "retfq" ||
-       name.substr(0, 4) == "iret");
-  if (name == "enter" || name == "retf" || name == "retfq" || name.substr(0, 4) == "iret")
-    info.helper_memory = true;
+      far_or_frame ||
+      (has_mem && !no_memory &&
+       (x.prefix[0] == 0xf0 || mc.special == Special::Xchg || mc.special == Special::Cmpxchg ||
+        x87 || name.find("xsave") != name.npos || name.find("xrstor") != name.npos ||
+        name.find("maskmov") != name.npos || name.find("gather") != name.npos ||
+        name.find("scatter") != name.npos));
 
   // ---- opcode class and control-flow flags --------------------------------------------------
   const bool target_imm = x.op_count >= 1 && x.operands[0].type == X86_OP_IMM;
@@ -336,6 +337,18 @@ std::optional<InsnInfo> X86Decoder::decode(uint64_t pc, std::span<const uint8_t>
       break;
     case Special::Return:
       flags |= trace::kFlagBranch | trace::kFlagReturn | trace::kFlagIndirect;
+      break;
+    default:
+      break;
+  }
+  switch (mc.special) {
+    case Special::Jump:
+    case Special::CondBranch:
+    case Special::Call:
+      info.loop_closing = !target_imm || static_cast<uint64_t>(x.operands[0].imm) <= pc;
+      break;
+    case Special::Syscall:
+      info.loop_closing = true;
       break;
     default:
       break;
@@ -439,6 +452,30 @@ std::optional<InsnInfo> X86Decoder::decode(uint64_t pc, std::span<const uint8_t>
   r.dst = dst[0];
   r.dst2 = dst[1];
   return info;
+}
+
+bool maybe_helper_memory(std::span<const uint8_t> b) {
+  size_t i = 0;
+  for (; i < b.size(); ++i) {
+    const uint8_t p = b[i];
+    if (p == 0xf0) return true;  // lock
+    const bool legacy = p == 0x66 || p == 0x67 || p == 0xf2 || p == 0xf3 || p == 0x2e ||
+                        p == 0x3e || p == 0x26 || p == 0x36 || p == 0x64 || p == 0x65;
+    if (!legacy && (p & 0xf0) != 0x40) break;  // not a prefix, not REX
+  }
+  if (i >= b.size()) return true;
+  const uint8_t op = b[i];
+  if (op == 0xc4 || op == 0xc5 || op == 0x62) return true;  // VEX/EVEX: gathers, masked moves
+  if (op >= 0xd8 && op <= 0xdf) return true;                // x87
+  if (op == 0x86 || op == 0x87) return true;                // xchg
+  if (op == 0xc8 || op == 0xca || op == 0xcb || op == 0xcf || op == 0x9a || op == 0xea)
+    return true;                                            // enter, far returns and transfers
+  if (op == 0xff) return i + 1 >= b.size() || ((b[i + 1] >> 3) & 7) == 3 || ((b[i + 1] >> 3) & 7) == 5;
+  if (op != 0x0f) return false;
+  if (i + 1 >= b.size()) return true;
+  const uint8_t op2 = b[i + 1];
+  return op2 == 0xae || op2 == 0xc7 || op2 == 0xb0 || op2 == 0xb1 || op2 == 0xf7 ||
+         op2 == 0x38 || op2 == 0x3a;  // xsave/fxsave, cmpxchg8b/16b, cmpxchg, maskmov, 3-byte maps
 }
 
 uint64_t access_address(const InsnInfo& info, const MemAccess& a, const X86Regs& regs) {

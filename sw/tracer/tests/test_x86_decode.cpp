@@ -214,6 +214,46 @@ TEST_F(X86DecodeTest, RecordsTheFirstReadElseTheFirstWrite) {
   EXPECT_EQ(decode("50").mem_size, 8);
 }
 
+TEST_F(X86DecodeTest, MarksTransfersThatCanCloseALoop) {
+  EXPECT_FALSE(decode("eb05").loop_closing);        // jmp forward
+  EXPECT_TRUE(decode("ebfe").loop_closing);         // jmp to itself
+  EXPECT_TRUE(decode("74f0").loop_closing);         // je backward
+  EXPECT_FALSE(decode("7405").loop_closing);        // je forward
+  EXPECT_FALSE(decode("e800000000").loop_closing);  // call forward
+  EXPECT_TRUE(decode("e8f0ffffff").loop_closing);   // call backward
+  EXPECT_TRUE(decode("ffd0").loop_closing);         // call rax
+  EXPECT_TRUE(decode("41ffe3").loop_closing);       // jmp r11
+  EXPECT_FALSE(decode("c3").loop_closing);          // ret: returns need no check
+  EXPECT_TRUE(decode("0f05").loop_closing);         // syscall
+  EXPECT_FALSE(decode("4801d8").loop_closing);
+}
+
+TEST_F(X86DecodeTest, FlagsInstructionsWhoseQemuHelpersTouchMemory) {
+  EXPECT_TRUE(decode("f00fb10b").helper_memory);   // lock cmpxchg
+  EXPECT_TRUE(decode("488703").helper_memory);     // xchg with memory
+  EXPECT_TRUE(decode("0fae00").helper_memory);     // fxsave
+  EXPECT_TRUE(decode("dd00").helper_memory);       // fld m64
+  EXPECT_TRUE(decode("c8100000").helper_memory);   // enter
+  EXPECT_FALSE(decode("488b0424").helper_memory);  // mov
+  EXPECT_FALSE(decode("f30f6f00").helper_memory);  // movdqu
+  EXPECT_FALSE(decode("4891").helper_memory);      // xchg registers
+}
+
+TEST_F(X86DecodeTest, QuickFilterNeverMissesHelperMemory) {
+  int candidates = 0;
+  for (const Case& c : kCases) {
+    const InsnInfo info = decode(c.hex);
+    const bool maybe = maybe_helper_memory(bytes(c.hex));
+    if (info.helper_memory) {
+      EXPECT_TRUE(maybe) << c.text;
+    }
+    candidates += maybe;
+  }
+  for (const char* hex : {"f00fc10b", "62f17c48100424", "c4e26d900488", "ff18", "660ff7c1"})
+    EXPECT_TRUE(maybe_helper_memory(bytes(hex))) << hex;
+  EXPECT_LT(candidates, 40) << "the filter should skip most instructions";
+}
+
 TEST_F(X86DecodeTest, RejectsIncompleteBytes) {
   for (const char* hex : {"", "48", "0f", "e8000000", "48b8112233"})
     EXPECT_FALSE(decoder_.decode(kPc, bytes(hex)).has_value()) << hex;

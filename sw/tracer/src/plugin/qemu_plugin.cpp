@@ -1,8 +1,12 @@
 // The QEMU user-mode TCG plugin behind `neuroscalar trace -- PROGRAM` (docs/tracer.md).
 //
 // Two instrumentation modes, switched by flushing QEMU's code cache (qemu_plugin_reset):
-//  * count:   one callback per translation block adds its instruction count; used before and
-//             between capture windows (skip and interval), so they run near QEMU's full speed;
+//  * count:   before and between capture windows (skip, interval). Each translation block adds
+//             its instruction count to a counter with an inline operation (no call); a callback
+//             only on blocks that can close a loop (backward or indirect jumps and calls,
+//             system calls) compares the counter with the next window. Once the program starts
+//             a second thread, inline additions would count every thread, so blocks then call a
+//             callback that counts the main thread only.
 //  * capture: one callback per instruction starts its record from a template decoded once at
 //             translation time (Capstone, x86_decode.h); QEMU's memory callbacks fill in the
 //             address; the next instruction's callback resolves next_pc and the taken flag.
@@ -44,9 +48,11 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 namespace ns::tracer::plugin {
 namespace {
 
-// Capture is requested this many instructions before a window starts: the counting code of the
-// current TB still runs after the request, until QEMU flushes the code cache.
+// Capture is requested this many instructions before a window starts. Counting per block, the
+// rest of the current block still runs counted; counting inline, up to a loop-free stretch of
+// code runs between two checks.
 constexpr uint64_t kCaptureMargin = 4096;
+constexpr uint64_t kInlineCaptureMargin = 256 * 1024;
 // Between two windows closer than this, stay in capture mode rather than flush twice.
 constexpr uint64_t kStayInCapture = 4'000'000;
 constexpr uint64_t kPublishEvery = 1024;
@@ -69,28 +75,29 @@ struct State {
   uint64_t read_cache = 0;  // last seen consumer position
   pid_t parent = 0;
   std::optional<SamplingPlan> plan;
-  bool count_only = false;
 
-  // Accounting of the traced thread (vCPU 0); touched only from its callbacks.
+  // Accounting of the traced thread (vCPU 0); touched only from its callbacks (and, while the
+  // program has one thread, by the inline additions of count-mode blocks).
   uint64_t count = 0;  // instructions retired so far
-  uint64_t window = 0;
   uint64_t cap_start = kNoWindow, cap_end = kNoWindow;  // current window [start, end)
-  trace::Record pending{};
+  trace::Record pending{};  // the instruction running now, if in a window
   uint64_t pending_index = 0;
   uint16_t pending_size = 0;
   bool have_pending = false;
-  trace::Record held{};
+  trace::Record held{};  // a record whose successor repeats it (see settle)
   uint64_t held_index = 0;
   bool have_held = false;
   // QEMU runs a rep-prefixed string instruction once per iteration (as x86 single-stepping
   // reports it) plus, when rcx reaches 0, once more to leave the loop. That last execution
   // follows an execution of the same instruction and touches no memory: it is not counted.
-  uint64_t last_rep_pc = 0;      // pc of the previous instruction if it was a rep string one
-  bool rep_continues = false;    // the previous instruction repeated the one before it
-  bool accessed = false;         // the previous instruction touched memory
+  uint64_t last_rep_pc = 0;     // the last rep string instruction executed,
+  uint64_t last_rep_count = 0;  // and the count right after it
+  bool rep_continues = false;   // that execution repeated the one before it
+  bool accessed = false;        // the last instruction with memory callbacks touched memory
 
   std::atomic<int> mode{kCount};
   std::atomic<bool> switch_pending{false};
+  std::atomic<bool> threaded{false};  // the program has started a second thread
 
   std::mutex trans_mutex;  // translation-time state below
   std::unique_ptr<X86Decoder> decoder;
@@ -102,6 +109,8 @@ State g;
 // The traced vCPU; set to an impossible index in forked children (and when tracing stops).
 std::atomic<unsigned> g_vcpu{0};
 std::atomic<bool> g_child{false};
+
+bool traced(unsigned vcpu) { return vcpu == g_vcpu.load(std::memory_order_relaxed); }
 
 void on_fork_child() {
   g_child.store(true);
@@ -116,6 +125,7 @@ void fail(const char* why) {
   g_vcpu.store(UINT_MAX);
 }
 
+// ---- the ring -----------------------------------------------------------------------------
 void publish() {
   g.ring->write.store(g.write, std::memory_order_release);
   g.ring->instructions.store(g.count, std::memory_order_relaxed);
@@ -144,11 +154,14 @@ inline void push(uint64_t index, const trace::Record& r) {
   if (g.write % kPublishEvery == 0) publish();
 }
 
+// ---- modes ----------------------------------------------------------------------------------
 void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb);
 void on_exit(qemu_plugin_id_t id, void*);
+void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu);
 
 void register_callbacks(qemu_plugin_id_t id) {
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_trans);
+  qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
   qemu_plugin_register_atexit_cb(id, on_exit, nullptr);
 }
 
@@ -158,15 +171,22 @@ void on_reset(qemu_plugin_id_t id) {
   g.ring->mode_switches.fetch_add(1, std::memory_order_relaxed);
 }
 
-// Translations from now on use `mode`; code already translated is flushed (asynchronously: the
-// vCPU finishes its current TB first).
-void request_mode(int mode) {
-  if (g.mode.exchange(mode) == mode) return;
+// Translations from now on use the current mode; code already translated is flushed
+// (asynchronously: the vCPU finishes its current TB first).
+void flush() {
   if (!g.switch_pending.exchange(true)) qemu_plugin_reset(g.id, on_reset);
 }
 
+void request_mode(int mode) {
+  if (g.mode.exchange(mode) != mode) flush();
+}
+
+// A second thread: counting inline would count it too.
+void on_vcpu_init(qemu_plugin_id_t, unsigned int vcpu) {
+  if (vcpu != 0 && !g.threaded.exchange(true) && g.mode.load() == kCount) flush();
+}
+
 void set_window(uint64_t k) {
-  g.window = k;
   if (!g.plan || k >= g.plan->windows()) {
     g.cap_start = g.cap_end = kNoWindow;
   } else {
@@ -175,14 +195,25 @@ void set_window(uint64_t k) {
   }
 }
 
-// Settles the instruction that just finished, given the pc of the one about to run (0 at exit)
-// and whether that one repeats it (the same rep string instruction again): pushes the records
-// now complete. A repeated record waits ("held") until its successor is known to be real.
+// Count mode: asks for capture when the next window is near.
+void check_window() {
+  if ((g.count ^ g.ring->instructions.load(std::memory_order_relaxed)) >> 22)  // progress
+    g.ring->instructions.store(g.count, std::memory_order_relaxed);
+  const uint64_t margin = g.threaded.load() ? kCaptureMargin : kInlineCaptureMargin;
+  if (g.cap_start != kNoWindow && g.count + margin >= g.cap_start) request_mode(kCapture);
+}
+
+// ---- instruction accounting ------------------------------------------------------------------
+// Settles the last instruction with callbacks (in capture mode: the one that just finished),
+// given the pc of the next one (0 at exit) and whether that one repeats it: decides whether it
+// was QEMU's rep-loop exit (uncounted) and pushes the records now complete. A record whose
+// successor repeats it is held until that successor proves real.
 void settle(uint64_t next_pc, bool next_repeats) {
   const bool real = !(g.rep_continues && !g.accessed);
-  if (!real) --g.count;  // QEMU's rep-loop exit: not an instruction
+  g.rep_continues = false;
+  if (!real) --g.count;
   if (g.have_held) {
-    finish_record(g.held, real ? g.held.pc : next_pc);
+    finish_record(g.held, real ? g.held.pc : g.held.pc + g.held.inst_len);
     push(g.held_index, g.held);
     g.have_held = false;
   }
@@ -199,35 +230,52 @@ void settle(uint64_t next_pc, bool next_repeats) {
   g.have_pending = false;
 }
 
-// Starts the bookkeeping of an instruction about to run.
-inline void begin(uint64_t pc, bool rep, bool repeats) {
-  g.rep_continues = repeats;
-  g.last_rep_pc = rep ? pc : 0;
-  g.accessed = false;
+// Before an instruction with callbacks runs (its count not yet added): does it repeat the rep
+// string instruction that ran just before?
+inline bool repeats(const InsnInfo& t) {
+  return t.rep && g.last_rep_pc == t.rec.pc && g.last_rep_count == g.count;
 }
 
-// Count mode: one call per TB executed. userdata: the TB's pc << 16 | instructions it counts (a
-// rep string instruction ending it counts itself).
+// After settle(): the bookkeeping of the instruction about to run, and its count.
+inline void begin(const InsnInfo& t, bool repeat) {
+  g.rep_continues = repeat;
+  g.accessed = false;
+  ++g.count;
+  if (t.rep) {
+    g.last_rep_pc = t.rec.pc;
+    g.last_rep_count = g.count;
+  }
+}
+
+// Count mode, one thread: a block that can close a loop (its instructions counted inline).
+void on_check(unsigned vcpu, void*) {
+  if (!traced(vcpu)) return;
+  if (g.rep_continues || g.have_held) {
+    const bool held = g.have_held;
+    settle(0, false);
+    if (held) publish();
+  }
+  check_window();
+}
+
+// Count mode, several threads: every block of the main thread. userdata: instructions counted.
 void on_tb(unsigned vcpu, void* userdata) {
-  if (vcpu != g_vcpu.load(std::memory_order_relaxed)) return;
-  const auto packed = reinterpret_cast<uintptr_t>(userdata);
+  if (!traced(vcpu)) return;
   const bool held = g.have_held;
-  settle(packed >> 16, false);
+  settle(0, false);
   if (held) publish();
-  begin(0, false, false);
-  g.count += packed & 0xffff;
-  g.ring->instructions.store(g.count, std::memory_order_relaxed);
-  if (g.count + kCaptureMargin >= g.cap_start && g.cap_start != kNoWindow) request_mode(kCapture);
+  g.count += reinterpret_cast<uintptr_t>(userdata);
+  check_window();
 }
 
 // Count mode: a rep string instruction, once per execution.
 void on_rep(unsigned vcpu, void* userdata) {
-  if (vcpu != g_vcpu.load(std::memory_order_relaxed)) return;
-  const uint64_t pc = static_cast<const InsnInfo*>(userdata)->rec.pc;
-  const bool repeats = g.last_rep_pc == pc;
-  settle(pc, repeats);
-  begin(pc, true, repeats);
-  ++g.count;
+  if (!traced(vcpu)) return;
+  const InsnInfo& t = *static_cast<const InsnInfo*>(userdata);
+  const bool repeat = repeats(t);
+  settle(t.rec.pc, repeat);
+  begin(t, repeat);
+  check_window();
 }
 
 // The first instruction after a window.
@@ -241,12 +289,12 @@ void window_done(uint64_t index) {
 
 // Capture mode: one call per instruction executed, before it executes.
 void on_insn(unsigned vcpu, void* userdata) {
-  if (vcpu != g_vcpu.load(std::memory_order_relaxed)) return;
+  if (!traced(vcpu)) return;
   const InsnInfo& t = *static_cast<const InsnInfo*>(userdata);
-  const bool repeats = t.rep && g.last_rep_pc == t.rec.pc;
-  settle(t.rec.pc, repeats);
-  begin(t.rec.pc, t.rep, repeats);
-  const uint64_t index = g.count++;
+  const bool repeat = repeats(t);
+  settle(t.rec.pc, repeat);
+  const uint64_t index = g.count;
+  begin(t, repeat);
   if (index < g.cap_start) return;
   if (index >= g.cap_end) {
     window_done(index);
@@ -259,13 +307,17 @@ void on_insn(unsigned vcpu, void* userdata) {
 }
 
 void on_mem(unsigned vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void*) {
-  if (vcpu != g_vcpu.load(std::memory_order_relaxed)) return;
+  if (!traced(vcpu)) return;
   g.accessed = true;
   if (!g.have_pending) return;
   add_access(g.pending, g.pending_size, vaddr, 1u << qemu_plugin_mem_size_shift(info),
              qemu_plugin_mem_is_store(info));
 }
 
+// Exists only so that QEMU points at a live callback list (see on_trans).
+void on_mem_ignored(unsigned, qemu_plugin_meminfo_t, uint64_t, void*) {}
+
+// ---- translation -------------------------------------------------------------------------------
 // QEMU 7.2 lists, as the last instruction of a multi-instruction TB, one it then dropped because
 // it crosses into the next page, with only the bytes read so far: it runs in the next TB.
 bool dropped_page_crosser(const struct qemu_plugin_insn* insn) {
@@ -301,54 +353,61 @@ void on_trans(qemu_plugin_id_t, struct qemu_plugin_tb* tb) {
   if (n == 0) return;
   size_t live = n;
   if (n > 1 && dropped_page_crosser(qemu_plugin_tb_get_insn(tb, n - 1))) live = n - 1;
-  if (g.mode.load() == kCount) {
-    // A rep string instruction ends its TB; it counts its own executions.
-    struct qemu_plugin_insn* last = qemu_plugin_tb_get_insn(tb, live - 1);
-    const InsnInfo* t = template_for(last);
-    const size_t counted = t->rep ? live - 1 : live;
-    if (counted)
-      qemu_plugin_register_vcpu_tb_exec_cb(
-          tb, on_tb, QEMU_PLUGIN_CB_NO_REGS,
-          reinterpret_cast<void*>(uintptr_t(qemu_plugin_tb_vaddr(tb) << 16 | counted)));
-    if (t->rep) {
-      qemu_plugin_register_vcpu_insn_exec_cb(last, on_rep, QEMU_PLUGIN_CB_NO_REGS,
-                                             const_cast<InsnInfo*>(t));
-      qemu_plugin_register_vcpu_mem_cb(last, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
-                                       nullptr);
-    }
-    // QEMU 7.2 points cpu->plugin_mem_cbs at an instruction's callback list while an
-    // instruction implemented with helpers runs, and does not always clear it (when the TB ends
-    // with that instruction, or an exception leaves it); the pointer dangles once the code cache
-    // is flushed, and the next helper that touches guest memory would follow it. Giving every
-    // instruction whose helpers touch memory a memory callback of its own (in both modes) makes
-    // QEMU point at a live list before each such access.
-    for (size_t i = 0; i < counted; ++i) {
+  if (g.mode.load() == kCapture) {
+    for (size_t i = 0; i < live; ++i) {
       struct qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
-      if (template_for(insn)->helper_memory)
-        qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS,
-                                         QEMU_PLUGIN_MEM_RW, nullptr);
+      const InsnInfo* t = template_for(insn);
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS,
+                                             const_cast<InsnInfo*>(t));
+      qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
+                                       nullptr);
     }
     return;
   }
-  for (size_t i = 0; i < live; ++i) {
-    struct qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
-    const InsnInfo* t = template_for(insn);
-    qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS,
+  // Count mode. A rep string instruction ends its TB; it counts its own executions.
+  struct qemu_plugin_insn* last = qemu_plugin_tb_get_insn(tb, live - 1);
+  const InsnInfo* t = template_for(last);
+  const size_t counted = t->rep ? live - 1 : live;
+  if (g.threaded.load()) {
+    if (counted)
+      qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb, QEMU_PLUGIN_CB_NO_REGS,
+                                           reinterpret_cast<void*>(uintptr_t{counted}));
+  } else {
+    if (counted)
+      qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &g.count, counted);
+    if (t->loop_closing)
+      qemu_plugin_register_vcpu_tb_exec_cb(tb, on_check, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+  }
+  if (t->rep) {
+    qemu_plugin_register_vcpu_insn_exec_cb(last, on_rep, QEMU_PLUGIN_CB_NO_REGS,
                                            const_cast<InsnInfo*>(t));
-    qemu_plugin_register_vcpu_mem_cb(insn, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
+    qemu_plugin_register_vcpu_mem_cb(last, on_mem, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
                                      nullptr);
+  }
+  // QEMU 7.2 points cpu->plugin_mem_cbs at an instruction's callback list while an instruction
+  // implemented with helpers runs, and does not always clear it (when the TB ends with that
+  // instruction, or an exception leaves it); the pointer dangles once the code cache is
+  // flushed, and the next helper that touches guest memory would follow it. Giving every
+  // instruction whose helpers touch memory a memory callback of its own (in both modes) makes
+  // QEMU point at a live list before each such access.
+  for (size_t i = 0; i < counted; ++i) {
+    struct qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
+    const auto* data = static_cast<const uint8_t*>(qemu_plugin_insn_data(insn));
+    if (maybe_helper_memory({data, qemu_plugin_insn_size(insn)}) &&
+        template_for(insn)->helper_memory)
+      qemu_plugin_register_vcpu_mem_cb(insn, on_mem_ignored, QEMU_PLUGIN_CB_NO_REGS,
+                                       QEMU_PLUGIN_MEM_RW, nullptr);
   }
 }
 
 void on_exit(qemu_plugin_id_t, void*) {
-  if (g_child.load() || !g.ring) return;
-  if (g_vcpu.load() != UINT_MAX) {
-    settle(0, false);  // the thread's last instruction has no successor
-    publish();
-    g.ring->state.store(ring::kStateDone, std::memory_order_release);
-  }
+  if (g_child.load() || !g.ring || g_vcpu.load() == UINT_MAX) return;
+  settle(0, false);  // the thread's last instruction has no successor
+  publish();
+  g.ring->state.store(ring::kStateDone, std::memory_order_release);
 }
 
+// ---- installation -------------------------------------------------------------------------------
 bool parse_u64(std::string_view text, uint64_t& out) {
   const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && p == text.data() + text.size();
@@ -360,6 +419,7 @@ int install(qemu_plugin_id_t id, int argc, char** argv) {
   g.id = id;
   g.parent = getppid();
   int fd = -1;
+  bool count_only = false;
   SamplingOptions so;
   for (int i = 0; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -376,7 +436,7 @@ int install(qemu_plugin_id_t id, int argc, char** argv) {
     else if (key == "epoch") so.epoch = v;
     else if (key == "epochs") so.epochs = v;
     else if (key == "interval") so.interval = v;
-    else if (key == "count") g.count_only = v != 0;
+    else if (key == "count") count_only = v != 0;
     else {
       std::fprintf(stderr, "ns_qemu_plugin: unknown argument '%s'\n", argv[i]);
       return -1;
@@ -405,13 +465,13 @@ int install(qemu_plugin_id_t id, int argc, char** argv) {
   g.capacity = uint64_t{1} << g.ring->capacity_log2;
   try {
     g.decoder = std::make_unique<X86Decoder>();
-    if (!g.count_only) g.plan.emplace(so);
+    if (!count_only) g.plan.emplace(so);
   } catch (const std::exception& e) {
     fail(e.what());
     return -1;
   }
   set_window(0);
-  g.mode.store(g.cap_start != kNoWindow && g.cap_start <= kCaptureMargin ? kCapture : kCount);
+  g.mode.store(g.cap_start <= kInlineCaptureMargin ? kCapture : kCount);
   pthread_atfork(nullptr, nullptr, on_fork_child);
   register_callbacks(id);
   g.ring->state.store(ring::kStateRunning, std::memory_order_release);
@@ -421,8 +481,8 @@ int install(qemu_plugin_id_t id, int argc, char** argv) {
 }  // namespace
 }  // namespace ns::tracer::plugin
 
-extern "C" __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int argc,
-                                         char** argv) {
+extern "C" __attribute__((visibility("default"))) int qemu_plugin_install(
+    qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv) {
   if (!info || !info->target_name || std::string_view(info->target_name) != "x86_64" ||
       info->system_emulation) {
     std::fprintf(stderr, "ns_qemu_plugin: only x86_64 user-mode emulation is supported\n");

@@ -64,6 +64,8 @@ struct InsnInfo {
   bool helper_memory = false;  // QEMU 7.2 accesses its memory from helpers (locked operations,
                                // x87 memory operands, xsave/fxsave, cmpxchg16b, masked moves,
                                // gathers, far transfers); see the plugin
+  bool loop_closing = false;  // can close a loop: a backward direct jump or call, an indirect
+                              // jump or call (not a return), a system call
   bool decoded = true;      // false: Capstone does not know the instruction (No_OpClass, no regs)
 };
 
@@ -89,6 +91,11 @@ class X86Decoder {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A quick look at the bytes, without decoding: false only if the instruction is certainly not
+// one with InsnInfo::helper_memory (lets the plugin skip decoding most instructions while it
+// only counts).
+bool maybe_helper_memory(std::span<const uint8_t> bytes);
 
 // Per-execution completion shared by both tracers: sets next_pc and, for branches, the taken
 // flag (unconditional transfers are always taken; a conditional one when next_pc is not the
