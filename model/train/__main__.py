@@ -133,9 +133,10 @@ def cmd_calibrate(args):
         raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
     win = data.Windows([ds.shard(n) for n in names], cfg.length, cfg.target, ds.design_columns(cfg.designs))
     rows = np.sort(np.random.default_rng(args.seed).permutation(len(win))[:args.windows])
-    rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev)
+    rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error)
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
-    cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)), "designs": rep},
+    cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)),
+                                                  "max_error": args.max_error, "designs": rep},
                    "calibrated": {k: round(v[k], 5) for k in v if k != "designs"}}
     package.export(args.out, cfg, net)
     print(json.dumps({"package": args.out, "calibration": rep}, indent=1))
@@ -239,6 +240,8 @@ def main(argv=None):
     s.add_argument("--split", default="validation")
     s.add_argument("--programs", help="comma-separated programs (default: the split's)")
     s.add_argument("--windows", type=int, default=4096, help="windows drawn (seeded) for the search")
+    s.add_argument("--max-error", type=float, default=0.02,
+                   help="aggregate cycle error allowed; the best exact accuracy within it wins (default 0.02)")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--batch", type=int, default=128)
     s.add_argument("--device", default="auto")

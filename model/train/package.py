@@ -22,6 +22,15 @@ def state_arrays(net: torch.nn.Module) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().float().numpy() for k, v in net.state_dict().items()}
 
 
+def _plain(x):
+    """Card values as plain Python (numpy scalars would not serialise)."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def write(out_dir: str, cfg: ModelConfig, tensors: dict[str, np.ndarray]) -> None:
     """Writes a package from a config (its card fields) and float32 tensors."""
     os.makedirs(out_dir, exist_ok=True)
@@ -33,7 +42,7 @@ def write(out_dir: str, cfg: ModelConfig, tensors: dict[str, np.ndarray]) -> Non
                     {"format": FORMAT, "variant": cfg.variant})
     tmp = os.path.join(out_dir, f"model.yaml.tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(cfg.card(FORMAT), f, sort_keys=False, default_flow_style=None, width=100)
+        yaml.safe_dump(_plain(cfg.card(FORMAT)), f, sort_keys=False, default_flow_style=None, width=100)
     os.replace(tmp, os.path.join(out_dir, "model.yaml"))
 
 

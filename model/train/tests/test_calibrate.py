@@ -38,6 +38,9 @@ class CalibrateTest(unittest.TestCase):
                     self.assertRegex(k, r"heads\.\d\.output_layer_(short|long)\.bias")
             for dname, r in rep.items():
                 self.assertLessEqual(r["cycle_error_after"], r["cycle_error_before"] + 1e-9)
+            cfg.metrics["calibration"] = rep
+            package.export(os.path.join(t, "cal"), cfg, net)  # numpy figures serialise
+            self.assertEqual(package.load(os.path.join(t, "cal"))[0].metrics["calibration"], rep)
 
 
 if __name__ == "__main__":
