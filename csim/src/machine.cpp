@@ -643,11 +643,8 @@ struct Machine::Impl {
     if (opt.check_hazards) {
       p.nreads = load ? 0 : 1;
       p.nwrites = load ? 1 : 0;
-      for (const DmaArgs& a : p.dma) add_region(p, !load, lsp, a.l, m.len);
-      if (!load) {
-        // A store reads the LIB; recorded as a read region.
-        p.reads.swap(p.writes);
-      }
+      // A load writes the local memory; a store reads the LIB.
+      for (const DmaArgs& a : p.dma) add_region(p, load, lsp, a.l, m.len);
     }
     // Counters.
     const DmaPath path = load ? (to_gwb ? (m.l_space == isa::Lspace::Lwb ? DmaPath::GwbToLwb
