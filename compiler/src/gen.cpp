@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -46,6 +47,7 @@ struct ChainStep {
   bool active = false;
   int layer = 0, set = 0;
   int64_t x = 0;          // LIB address of the step's input row
+  int x_width = 0;        // its width (the layer's input)
   int x_channel = -1;     // channel announcing the input row (U ring, layer-1 row, h of chain 0)
   int x_free = -1;        // channel released after the last read of the input row
   int h_consumers = 0;    // MVM readers of this step's h (signals on h_ready)
@@ -268,6 +270,7 @@ class Gen {
     std::vector<int64_t> x_of(static_cast<std::size_t>(m_.length), -1);
     int64_t lib = p_.lib_x;
     const Token xfree = consume(kXFree);
+    int64_t first_t = 0;
     for (std::size_t b = 0; b < x_blocks.size(); ++b) {
       const auto [first, rows] = x_blocks[b];
       for (int r = 0; r < rows; ++r)
@@ -276,9 +279,11 @@ class Gen {
       if (b == 0) ws.push_back(xfree);
       std::vector<int> sg;
       if (b + 1 == x_blocks.size()) sg.push_back(kXLoaded);
+      // Every block of the burst follows the first, which waits for the buffer to be free.
       dma_lib(isa::Dir::Ld, isa::Gspace::Gib, gib_row(first), p_.bank_bytes, win_in_stride(), lib,
-              static_cast<int64_t>(rows) * m_.row_bytes, ws, sg, 0,
+              static_cast<int64_t>(rows) * m_.row_bytes, ws, sg, first_t,
               fmt::format("raw inputs, positions {}..{}", first, first + rows - 1));
+      if (b == 0) first_t = cur_->ops[static_cast<std::size_t>(Stream::Dma)].back().t + 1;
       lib += static_cast<int64_t>(p_.burst) * m_.row_bytes;
     }
     const Token xloaded = consume(kXLoaded);
@@ -360,7 +365,6 @@ class Gen {
   void step(const std::array<ChainStep, 2>& cs, const std::string& what) {
     cat_ = Cat::Lstm;
     const int G = 4 * m_.hidden, H = m_.hidden, N = p_.lanes;
-    const bool shared = cs[0].active && cs[1].active && cs[0].layer == cs[1].layer && cs[0].set == cs[1].set;
     std::array<bool, 2> first_ih{true, true}, first_hh{true, true};
     bool first_mvm = true;
     std::array<Token, 2> xtok{};
@@ -369,9 +373,9 @@ class Gen {
     auto chunks_of = [&](int d, int part) {
       return part == 0 ? p_.ih_chunks[static_cast<std::size_t>(cs[d].layer)] : p_.hh_chunks[0];
     };
-    auto job_id = [&](int d, int c, int part, int q) {
-      return p_.lstm_job[static_cast<std::size_t>(cs[d].layer)][static_cast<std::size_t>(cs[d].set)]
-                        [static_cast<std::size_t>(c)][static_cast<std::size_t>(part)][static_cast<std::size_t>(q)];
+    auto pick = [&](const auto& table, int d, int c, int part, int q) {
+      return table[static_cast<std::size_t>(cs[d].layer)][static_cast<std::size_t>(cs[d].set)][static_cast<std::size_t>(c)]
+                  [static_cast<std::size_t>(part)][static_cast<std::size_t>(q)];
     };
     for (int c = 0; c < p_.gate_tiles; ++c) {
       for (int part = 0; part < 2; ++part) {
@@ -379,15 +383,28 @@ class Gen {
         for (int d = 0; d < 2; ++d)
           if (cs[d].active) chunks = std::max(chunks, chunks_of(d, part));
         for (int q = 0; q < chunks; ++q) {
-          JobUse shared_job;
-          if (shared) shared_job = open_job(job_id(0, c, part, q), 2, "");
+          // Chains whose blocks are in the same job use it back to back (tied directions, or two
+          // packed recurrent blocks); a job is loaded once for all its uses.
+          std::array<int, 2> id{-1, -1};
+          for (int d = 0; d < 2; ++d)
+            if (cs[d].active && q < chunks_of(d, part)) id[d] = pick(p_.lstm_job, d, c, part, q);
+          std::array<JobUse, 2> jobs;
+          std::array<int, 2> job_of{-1, -1};
+          for (int d = 0; d < 2; ++d) {
+            if (id[d] < 0) continue;
+            if (d == 1 && id[1] == id[0]) {
+              job_of[1] = 0;
+              continue;
+            }
+            jobs[static_cast<std::size_t>(d)] = open_job(id[d], d == 0 && id[1] == id[0] ? 2 : 1, "");
+            job_of[d] = d;
+          }
           for (int d = 0; d < 2; ++d) {
             const ChainStep& ch = cs[d];
-            if (!ch.active || q >= chunks_of(d, part)) continue;
-            JobUse own;
-            if (!shared) own = open_job(job_id(d, c, part, q), 1, "");
-            JobUse& job = shared ? shared_job : own;
-            const int rows = p_.jobs[static_cast<std::size_t>(job.job)].rows;
+            if (id[d] < 0) continue;
+            JobUse& job = jobs[static_cast<std::size_t>(job_of[d])];
+            const int row0 = pick(p_.lstm_row, d, c, part, q);
+            const int rows = std::min(p_.half_rows, (part == 0 ? ch.x_width : m_.hidden) - q * p_.half_rows);
             const int64_t x = (part == 0 ? ch.x : p_.lib_h[d]) + static_cast<int64_t>(q) * p_.half_rows;
             std::vector<Token> ws;
             std::vector<int> sg;
@@ -405,7 +422,7 @@ class Gen {
             if (last_ih && ch.x_free >= 0) sg.push_back(ch.x_free);
             const bool starts = first_mvm;
             first_mvm = false;
-            mvm(job, x, 0, rows, false, part == 0 && q == 0, d, ws, sg,
+            mvm(job, x, row0, rows, false, part == 0 && q == 0, d, ws, sg,
                 fmt::format("{} chain {} {} tile {}", what, d, part == 0 ? "W_ih" : "W_hh", c));
             if (starts) cur_->ops[static_cast<std::size_t>(Stream::Mac)].back().step_start = true;
           }
@@ -577,9 +594,11 @@ class Gen {
           if (layer == 0) {
             const int base = s - (s / p_.burst) * p_.burst;  // step index within the burst
             c.x = p_.lib_u + static_cast<int64_t>(2 * base + d) * m_.proj;
+            c.x_width = m_.proj;
             c.x_channel = kUReady;
           } else {
             c.x = p_.lib_yin[d];
+            c.x_width = m_.out_width;
             c.x_channel = d ? kYLoaded1 : kYLoaded0;
             c.x_free = d ? kYFree1 : kYFree0;
             // Load the input row (layer-0 output) for this step.
@@ -632,6 +651,7 @@ class Gen {
         c.active = true;
         c.layer = 0;
         c.x = p_.lib_u + static_cast<int64_t>(g % p_.burst) * m_.proj;
+        c.x_width = m_.proj;
         c.x_channel = kUReady;
         c.h_consumers = (g + 1 < G ? 1 : 0) + 1;  // chain 0's next step, chain 1 in the next group
       }
@@ -641,6 +661,7 @@ class Gen {
         c.active = true;
         c.layer = 1;
         c.x = p_.lib_h[0];
+        c.x_width = m_.hidden;
         c.x_channel = kHReady0;
         c.h_consumers = g < G ? 1 : 0;
         if (pos >= C && pos < C + T) {
@@ -785,8 +806,37 @@ class Gen {
 
   void finish_window() {
     // Order the DMA stream by ideal start (ties: generation order); MAC and PPU keep generation
-    // order, which is already their time order.
+    // order, which is already their time order. Two DMA operations touching the same memory
+    // (16-byte granules of the LIB and of each global buffer, LWB rows, CB rows) keep their
+    // generation order whatever their ideal times: their start keys are pushed past each other.
     auto& dma = cur_->ops[static_cast<std::size_t>(Stream::Dma)];
+    std::unordered_map<int64_t, int64_t> last;  // granule key -> start key of its last user
+    const int64_t read_only_end = p_.spill_in_gib ? p_.gwb.used() : p_.spill_base;  // weights, constants
+    for (GenOp& op : dma) {
+      const isa::Dma d = isa::as_dma(op.f);
+      const int64_t bytes = d.l_space == isa::Lspace::Lwb ? d.len * d.row_bytes
+                            : d.l_space == isa::Lspace::Cb ? d.len * isa::kCbRowBytes
+                                                           : d.len;
+      keys_.clear();
+      const bool read_only = d.g_space == isa::Gspace::Gwb && d.dir == isa::Dir::Ld && d.g_off + bytes <= read_only_end;
+      if (!read_only) {
+        const int64_t gbase = (d.g_space == isa::Gspace::Gwb ? 1 : 2) * (int64_t{1} << 40);
+        for (int64_t g = d.g_off / 16; g <= (d.g_off + bytes - 1) / 16; ++g) keys_.push_back(gbase + g);
+      }
+      const int64_t lbase = (3 + static_cast<int64_t>(d.l_space)) * (int64_t{1} << 40);
+      if (d.l_space == isa::Lspace::Lib) {
+        for (int64_t g = d.l_off / 16; g <= (d.l_off + d.len - 1) / 16; ++g) keys_.push_back(lbase + g);
+      } else if (d.l_space == isa::Lspace::Lwb) {
+        for (int64_t h = d.l_off / p_.half_rows; h <= (d.l_off + d.len - 1) / p_.half_rows; ++h) keys_.push_back(lbase + h);
+      } else {
+        keys_.push_back(lbase);
+      }
+      int64_t t = op.t;
+      for (int64_t k : keys_)
+        if (auto it = last.find(k); it != last.end()) t = std::max(t, it->second + 1);
+      op.t = t;
+      for (int64_t k : keys_) last[k] = t;
+    }
     std::stable_sort(dma.begin(), dma.end(), [](const GenOp& a, const GenOp& b) {
       return a.t != b.t ? a.t < b.t : a.seq < b.seq;
     });
@@ -820,6 +870,7 @@ class Gen {
   int64_t h_done_[2] = {0, 0};
   int64_t p_store_t_[2] = {0, 0};
   std::map<int64_t, int64_t> row_store_t_;
+  std::vector<int64_t> keys_;
   std::array<std::vector<int64_t>, kChannelCount> produced_;
   std::array<int64_t, kChannelCount> consumed_{};
 };

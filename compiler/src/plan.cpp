@@ -107,31 +107,49 @@ Plan make_plan(const ModelView& m, const isa::AccelConfig& cfg, const PlanOption
   }
   p.gate_tiles = static_cast<int>(ceil_div(G, N));
   p.lstm_job.resize(static_cast<std::size_t>(m.layers));
+  p.lstm_row.resize(static_cast<std::size_t>(m.layers));
+  // Untied directions whose recurrent blocks fit a half together share one job.
+  const bool pack_hh = m.weight_sets == 2 && 2 * H <= R;
   for (int l = 0; l < m.layers; ++l) {
     const int in = m.lstm[static_cast<std::size_t>(l)][0].in;
     p.ih_chunks.push_back(static_cast<int>(ceil_div(in, R)));
-    p.lstm_job[static_cast<std::size_t>(l)].resize(static_cast<std::size_t>(m.weight_sets));
+    auto& jl = p.lstm_job[static_cast<std::size_t>(l)];
+    auto& rl = p.lstm_row[static_cast<std::size_t>(l)];
+    jl.assign(static_cast<std::size_t>(m.weight_sets), {});
+    rl.assign(static_cast<std::size_t>(m.weight_sets), {});
     for (int s = 0; s < m.weight_sets; ++s) {
-      const LstmWeights& w = m.lstm[static_cast<std::size_t>(l)][static_cast<std::size_t>(s)];
-      auto& js = p.lstm_job[static_cast<std::size_t>(l)][static_cast<std::size_t>(s)];
-      js.resize(static_cast<std::size_t>(p.gate_tiles));
-      for (int c = 0; c < p.gate_tiles; ++c) {
-        const int cols = std::min(N, G - c * N);
-        js[static_cast<std::size_t>(c)].resize(2);
-        for (int part = 0; part < 2; ++part) {
-          const int K = part == 0 ? in : H;
-          const std::vector<int8_t>& src = part == 0 ? w.wih : w.whh;
-          for (int q = 0; q * R < K; ++q) {
-            const int rows = std::min(R, K - q * R);
-            const int id = add_job(fmt::format("layer {}{} {} tile {} rows {}..{}", l, s ? " reverse" : "",
-                                               part == 0 ? "W_ih" : "W_hh", c, q * R, q * R + rows - 1),
-                                   rows, cols);
-            auto& b = job_bytes(id);
+      jl[static_cast<std::size_t>(s)].assign(static_cast<std::size_t>(p.gate_tiles), std::vector<std::vector<int>>(2));
+      rl[static_cast<std::size_t>(s)].assign(static_cast<std::size_t>(p.gate_tiles), std::vector<std::vector<int>>(2));
+    }
+    for (int c = 0; c < p.gate_tiles; ++c) {
+      const int cols = std::min(N, G - c * N);
+      for (int part = 0; part < 2; ++part) {
+        const int K = part == 0 ? in : H;
+        const bool packed = part == 1 && pack_hh;
+        for (int q = 0; q * R < K; ++q) {
+          const int rows = std::min(R, K - q * R);
+          int shared_id = -1;
+          for (int s = 0; s < m.weight_sets; ++s) {
+            const LstmWeights& w = m.lstm[static_cast<std::size_t>(l)][static_cast<std::size_t>(s)];
+            const std::vector<int8_t>& src = part == 0 ? w.wih : w.whh;
+            int id = shared_id;
+            int row0 = 0;
+            if (packed && s == 1) {
+              row0 = rows;
+            } else {
+              id = add_job(fmt::format("layer {}{} {} tile {} rows {}..{}", l,
+                                       packed ? " both directions" : s ? " reverse" : "", part == 0 ? "W_ih" : "W_hh",
+                                       c, q * R, q * R + rows - 1),
+                           packed ? 2 * rows : rows, cols);
+              job_bytes(id);
+              shared_id = id;
+            }
+            auto& b = job_data[static_cast<std::size_t>(id)];
             for (int k = 0; k < rows; ++k)
               for (int i = 0; i < cols; ++i)
-                b[static_cast<std::size_t>(k * cols + i)] =
-                    src[static_cast<std::size_t>((c * N + i) * K + q * R + k)];
-            js[static_cast<std::size_t>(c)][static_cast<std::size_t>(part)].push_back(id);
+                b[static_cast<std::size_t>((row0 + k) * cols + i)] = src[static_cast<std::size_t>((c * N + i) * K + q * R + k)];
+            jl[static_cast<std::size_t>(s)][static_cast<std::size_t>(c)][static_cast<std::size_t>(part)].push_back(id);
+            rl[static_cast<std::size_t>(s)][static_cast<std::size_t>(c)][static_cast<std::size_t>(part)].push_back(row0);
           }
         }
       }
@@ -330,18 +348,17 @@ Plan make_plan(const ModelView& m, const isa::AccelConfig& cfg, const PlanOption
   const int64_t w_needed = ceil_div(p.windows_total, tiles);
   int64_t w_max = opt.max_windows_per_tile ? std::min(opt.max_windows_per_tile, w_needed) : w_needed;
   if (bank_need(1) > p.bank_bytes) {
-    int64_t i0 = 0;
-    const int64_t io = io_bytes(1, &i0);
+    std::string spill;
+    if (p.spill_in_gib)
+      spill = fmt::format(" and a spill of {} (layer-0 outputs {} x {} and target rows {} x {}, which do not fit the "
+                          "global weight buffer: {} free for {} tile(s))",
+                          human(p.spill_bytes), m.bidirectional() ? L : 0, Y, T, Y,
+                          human(cfg.gwb_bytes - gwb_spill_base), tiles);
     throw CompileError(fmt::format(
-        "{} overflows by {}: one window per tile needs inputs ({}+2x{}) x {} = {}, results {} x {} = {}{}, "
-        "but each of the {} tile(s) has {}{}",
-        tiles > 1 ? "global input buffer bank" : "global input buffer", human(bank_need(1) - p.bank_bytes),
-        T, C, B, human((T + 2 * C) * B), T, Rb, human(T * Rb),
-        p.spill_in_gib ? fmt::format(" and a spill of {} (the global weight buffer has only {} free for {} tile(s) x {})",
-                                     human(p.spill_bytes), human(cfg.gwb_bytes - gwb_spill_base), tiles,
-                                     human(p.spill_bytes))
-                       : "",
-        tiles, human(p.bank_bytes), io > 0 ? "" : ""));
+        "{} overflows by {}: one window per tile needs inputs ({}+2x{}) x {} = {}, results {} x {} = {}{}; "
+        "each of the {} tile(s) has {}",
+        tiles > 1 ? "global input buffer bank" : "global input buffer", human(bank_need(1) - p.bank_bytes), T, C, B,
+        human((T + 2 * C) * B), T, Rb, human(T * Rb), spill, tiles, human(p.bank_bytes)));
   }
   int64_t lo = 1, hi = w_max;
   while (lo < hi) {  // largest W that fits
@@ -359,12 +376,10 @@ Plan make_plan(const ModelView& m, const isa::AccelConfig& cfg, const PlanOption
   const int64_t io = io_bytes(p.windows_per_tile, &i0);
   p.gib_res = 0;
   p.gib_in = i0;
-  p.gib.alloc("results (int32 r per target per design; overwrites consumed inputs)",
-              p.windows_per_tile * T * Rb);
-  p.gib = RegionMap(p.gib.buffer(), "bytes", p.bank_bytes);
-  p.gib.alloc("inputs and results (results overwrite consumed inputs)", io, 1,
-              fmt::format("inputs at +{}: {} rows of {} bytes; results at +{}: {} rows of {} bytes", i0,
-                          p.in_positions, B, p.gib_res, p.windows_per_tile * T, Rb));
+  p.gib.alloc("inputs and results", io, 1,
+              fmt::format("results at +{}: {} rows of {} bytes, overwriting consumed inputs; inputs at +{}: {} rows "
+                          "of {} bytes",
+                          p.gib_res, p.windows_per_tile * T, Rb, i0, p.in_positions, B));
   if (p.spill_in_gib) {
     p.spill_base = p.gib.alloc("spills", p.spill_bytes, 256, "layer-0 outputs and target rows");
     p.spill_stride = p.bank_bytes;

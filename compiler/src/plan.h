@@ -65,8 +65,10 @@ struct Plan {
   std::vector<int> proj_job;               // [tile]
   int gate_tiles = 0;                      // column tiles of the 4H gate rows
   std::vector<int> ih_chunks, hh_chunks;   // row chunks per layer (ih) and of H (hh)
-  // lstm_job[layer][set][tile][part][chunk]
+  // lstm_job[layer][set][tile][part][chunk] and the first row of that block inside the job: the
+  // two directions' 128-row recurrent blocks of an untied model share one job (one LWB half).
   std::vector<std::vector<std::vector<std::vector<std::vector<int>>>>> lstm_job;
+  std::vector<std::vector<std::vector<std::vector<std::vector<int>>>>> lstm_row;
   int head_cols = 0;                       // A*D + 2*D concatenated head columns
   int head_tiles = 0;
   std::vector<int> head_job;               // [tile]

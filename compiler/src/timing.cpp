@@ -79,9 +79,11 @@ struct Engine::Impl {
   TimingResult res;
   std::function<void(const Issue&)>* on_issue = nullptr;
   int64_t last_done_all = 0;
+  uint64_t rng_state = 0;
   int64_t mac_prev_end = 0;  // end of the MAC's previous busy period
 
   Impl(const isa::Program& p, const isa::AccelConfig& c, TimingOptions options) : cfg(c), opt(std::move(options)) {
+    rng_state = opt.jitter_seed;
     const isa::DecodedProgram dp = isa::decode_program(p, "<program>");
     for (int s = 0; s < isa::kStreams; ++s) {
       auto& ss = st[static_cast<std::size_t>(s)];
@@ -145,6 +147,17 @@ struct Engine::Impl {
     }
     if (need >= 0 && sem[static_cast<std::size_t>(need)] == 0) r = std::max(r, next_arrival());
     return r;
+  }
+
+  // The semaphore an instruction needs (-1: none) and when the stream would act without it.
+  std::pair<int, int64_t> needs(int s) const {
+    const StreamState& ss = st[static_cast<std::size_t>(s)];
+    const Op& o = ss.ops[static_cast<std::size_t>(ss.pc)];
+    if (o.op == Opcode::Wait) return {static_cast<int>(o.f.v[isa::fld::kWaitSem]), ss.f_next};
+    if (!o.datapath) return {-1, ss.f_next};
+    int64_t r = std::max(ss.f_next, ss.b_free);
+    if (o.op == Opcode::Sync) r = std::max(r, ss.last_done);
+    return {o.wait, r};
   }
 
   void signal(int s, int64_t t_signal, int sm) {
@@ -280,6 +293,10 @@ struct Engine::Impl {
       contention = dma_contention(ss, o);
       busy = isa::busy_cycles(o.f, cfg, contention);
       if (contention > 1) res.contention_cycles += busy - isa::busy_cycles(o.f, cfg, 1);
+    }
+    if (opt.jitter > 0) {
+      rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+      busy += static_cast<int64_t>((rng_state >> 33) % static_cast<uint64_t>(opt.jitter + 1));
     }
     const int64_t done = t + busy + o.tail;
     ss.b_free = t + busy;
@@ -451,6 +468,7 @@ struct Engine::Impl {
           }
           if (next_time(s) > t) continue;
         }
+        if (const auto [need, r0] = needs(s); need >= 0 && t > r0) st[static_cast<std::size_t>(s)].block_sem = need;
         const bool moved = attempt(s, t);
         if (moved && s == static_cast<int>(mac) && win_body >= 0) {
           const StreamState& ss = st[mac];

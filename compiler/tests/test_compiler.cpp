@@ -35,3 +35,22 @@ TEST(CompilerTest, PaperBiTiedMeetsTheStepBudget) {
   std::cerr << c.report_text << "compile took " << s << " s\n";
   EXPECT_LE(c.report["cycles_per_step"].get<double>(), 8264.0);
 }
+
+TEST(CompilerTest, DISABLED_PrintReports) {
+  for (const char* v : {"paper-uni", "bi-h128"}) {
+    try {
+      const CompiledProgram c = compile(random_model(v), accel("neutrino-1t"));
+      std::cerr << c.report_text;
+    } catch (const std::exception& e) {
+      std::cerr << v << ": " << e.what() << "\n";
+    }
+  }
+  for (const char* v : {"paper-bi-tied", "paper-uni", "bi-h128"}) {
+    try {
+      const CompiledProgram c = compile(random_model(v), accel("neutrino-8t"));
+      std::cerr << c.report_text;
+    } catch (const std::exception& e) {
+      std::cerr << v << " on 8t: " << e.what() << "\n";
+    }
+  }
+}

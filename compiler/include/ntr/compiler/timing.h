@@ -41,6 +41,11 @@ struct TimingOptions {
   bool extrapolate = true;
   std::array<std::vector<Cat>, isa::kStreams> cats;  // per instruction (optional)
   int64_t max_cycles = INT64_MAX / 4;
+  // Testing only: when > 0, every datapath instruction keeps its unit busy for a random 0..jitter
+  // extra cycles (seeded). A correctly synchronised program computes the same data under any
+  // such timing; the compiler's tests use this to look for missing dependencies.
+  int jitter = 0;
+  uint64_t jitter_seed = 1;
 };
 
 // Why the MAC waited before an instruction: the semaphore that held it, or the front end.
