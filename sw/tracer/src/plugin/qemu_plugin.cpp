@@ -52,7 +52,7 @@ namespace {
 // rest of the current block still runs counted; counting inline, up to a loop-free stretch of
 // code runs between two checks.
 constexpr uint64_t kCaptureMargin = 4096;
-constexpr uint64_t kInlineCaptureMargin = 256 * 1024;
+constexpr uint64_t kInlineCaptureMargin = 64 * 1024;
 // Between two windows closer than this, stay in capture mode rather than flush twice.
 constexpr uint64_t kStayInCapture = 4'000'000;
 constexpr uint64_t kPublishEvery = 1024;
