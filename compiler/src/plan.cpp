@@ -70,6 +70,27 @@ Plan make_plan(const ModelView& m, const isa::AccelConfig& cfg, const PlanOption
   const int A = m.head_hidden, D = m.design_count(), L = m.length, T = m.target, C = m.context();
   const int chains = 2;
 
+  // ------------------------------------------------------------- capacity of the weight buffer
+  {
+    int64_t weights = static_cast<int64_t>(m.proj_w.size());
+    int64_t rows = P;
+    for (const auto& layer : m.lstm)
+      for (const auto& w : layer) {
+        weights += static_cast<int64_t>(w.wih.size() + w.whh.size());
+        rows += static_cast<int64_t>(w.bias.size());
+      }
+    for (const auto& h : m.heads) {
+      weights += static_cast<int64_t>(h.fc1.size() + h.fc2.size() + h.reg.size());
+      rows += A + 4;
+    }
+    const int64_t need = weights + rows * isa::kCbRowBytes;
+    if (need > cfg.gwb_bytes)
+      throw CompileError(fmt::format("global weight buffer overflows by {}: the model's INT8 weights take {} and its "
+                                     "bias/requantisation constants {} ({} rows of {} bytes), the buffer of '{}' has {}",
+                                     human(need - cfg.gwb_bytes), human(weights), human(rows * isa::kCbRowBytes), rows,
+                                     isa::kCbRowBytes, cfg.name, human(cfg.gwb_bytes)));
+  }
+
   // ------------------------------------------------------------- shape checks
   if (P > N)
     throw CompileError(fmt::format("input_proj width {} exceeds the {} MAC lanes of '{}'", P, N, cfg.name));
@@ -343,7 +364,8 @@ Plan make_plan(const ModelView& m, const isa::AccelConfig& cfg, const PlanOption
   };
   auto bank_need = [&](int64_t W) {
     int64_t i0 = 0;
-    return align_up(io_bytes(W, &i0), 256) + (p.spill_in_gib ? p.spill_bytes : 0);
+    const int64_t io = io_bytes(W, &i0);
+    return p.spill_in_gib ? align_up(io, 256) + p.spill_bytes : io;
   };
   const int64_t w_needed = ceil_div(p.windows_total, tiles);
   int64_t w_max = opt.max_windows_per_tile ? std::min(opt.max_windows_per_tile, w_needed) : w_needed;
@@ -368,8 +390,9 @@ Plan make_plan(const ModelView& m, const isa::AccelConfig& cfg, const PlanOption
     else
       hi = mid - 1;
   }
-  p.windows_per_tile = lo;
-  p.runs = ceil_div(p.windows_total, tiles * p.windows_per_tile);
+  // As few runs as fit, then as few windows per run as cover the epoch in that many runs.
+  p.runs = ceil_div(p.windows_total, tiles * lo);
+  p.windows_per_tile = opt.max_windows_per_tile ? lo : ceil_div(p.windows_total, tiles * p.runs);
   p.in_positions = p.windows_per_tile * T + 2 * C;
   p.gib = RegionMap(tiles > 1 ? "global input buffer bank" : "global input buffer", "bytes", p.bank_bytes);
   int64_t i0 = 0;
