@@ -232,3 +232,9 @@ TEST_F(TraceTest, ValidatesRecordFields) {
   r.mem_size = 0;
   EXPECT_EQ(validate_record(r), "memory size and load/store flags disagree");
 }
+
+TEST(TraceChecksumTest, Crc32IsTheZlibPolynomial) {
+  // The standard check value of CRC-32/ISO-HDLC (zlib, gzip, PNG).
+  EXPECT_EQ(format::crc32("123456789", 9), 0xCBF43926u);
+  EXPECT_EQ(format::crc32("", 0), 0u);
+}
