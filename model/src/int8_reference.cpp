@@ -71,7 +71,9 @@ struct Int8Reference::Impl {
 
   struct Direction {
     bool forward;
-    int set;
+    int set;   // weight set (1: _reverse)
+    Mat* out;  // h of position t goes to rows [row, row + H) of column t
+    int row;
   };
 
   // Columns of window b at position t: t * B + b.
@@ -112,10 +114,9 @@ struct Int8Reference::Impl {
       }
   }
 
-  // The recurrence of one or two directions sharing W_hh (two: a tied layer). Direction j's h of
-  // position t goes to rows [row_j, row_j + H) of outs[j].
-  void recur(int l, std::initializer_list<Direction> dirs, std::initializer_list<Mat*> outs,
-             std::initializer_list<int> rows, const Mat& gin, int L, int B, Workspace& ws,
+  // The recurrence of one or two directions sharing W_hh (two: a tied layer), as one product per
+  // step over the directions' columns.
+  void recur(int l, std::initializer_list<Direction> dirs, const Mat& gin, int L, int B, Workspace& ws,
              Int8WindowTrace* tr, int trace_col) const {
     const int H = card.arch.hidden, J = static_cast<int>(dirs.size());
     const Affine& ih = rnn_ih[l][dirs.begin()->set];
@@ -143,8 +144,8 @@ struct Int8Reference::Impl {
       int j = 0;
       for (const auto& d : dirs) {
         const int t = d.forward ? s : L - 1 - s;
-        Mat& out = **(outs.begin() + j);
-        const int row0 = *(rows.begin() + j);
+        Mat& out = *d.out;
+        const int row0 = d.row;
         for (int b = 0; b < B; ++b) {
           const Eigen::Index col = static_cast<Eigen::Index>(j) * B + b;
           const Eigen::Index xcol = static_cast<Eigen::Index>(t) * B + b;
@@ -200,18 +201,19 @@ struct Int8Reference::Impl {
       seq.resize(Y, N);
       ws.gin.noalias() = rnn_ih[l][0].w * *in;
       if (a.directions == 1) {
-        recur(l, {{true, 0}}, {&seq}, {0}, ws.gin, L, B, ws, tr, trace_col);
+        recur(l, {{true, 0, &seq, 0}}, ws.gin, L, B, ws, tr, trace_col);
       } else if (a.tied) {
+        // Forward h into y, backward h into aux; combined after both ran (section 2).
         ws.aux.resize(H, N);
-        recur(l, {{true, 0}, {false, 0}}, {&seq, &ws.aux}, {0, 0}, ws.gin, L, B, ws, tr, trace_col);
+        recur(l, {{true, 0, &seq, 0}, {false, 0, &ws.aux, 0}}, ws.gin, L, B, ws, tr, trace_col);
         for (Eigen::Index col = 0; col < N; ++col)
           for (int r = 0; r < H; ++r)
             seq(r, col) = int8::tied_output(static_cast<int8_t>(seq(r, col)),
                                             static_cast<int8_t>(ws.aux(r, col)));
       } else {
-        recur(l, {{true, 0}}, {&seq}, {0}, ws.gin, L, B, ws, tr, trace_col);
+        recur(l, {{true, 0, &seq, 0}}, ws.gin, L, B, ws, tr, trace_col);
         ws.gin.noalias() = rnn_ih[l][1].w * *in;
-        recur(l, {{false, 1}}, {&seq}, {H}, ws.gin, L, B, ws, tr, trace_col);
+        recur(l, {{false, 1, &seq, H}}, ws.gin, L, B, ws, tr, trace_col);
       }
       if (tr) {
         auto& y = tr->y.emplace_back();

@@ -124,3 +124,15 @@ TEST(ModelConfigTest, RejectsBadConfigsNamingTheKey) {
 TEST(ModelConfigTest, MissingFileIsAClearError) {
   EXPECT_THROW(load_model_config("no/such/config.yaml"), ModelError);
 }
+
+TEST(ModelConfigTest, EncodingDecidesTheFeatures) {
+  std::string yaml = to_yaml(variant("paper-uni"));
+  yaml.replace(yaml.find("name: paper13"), 13, "name: perfvec18");
+  yaml.erase(yaml.find("  features: ["), yaml.find('\n', yaml.find("  features: [")) - yaml.find("  features: [") + 1);
+  const ModelConfig c = parse_model_config(yaml, "perfvec.yaml");
+  EXPECT_EQ(c.features(), 18);
+  EXPECT_EQ(c.feature_names.back(), "global_entropy");
+  ModelConfig one = c;
+  one.designs = {"8w"};
+  EXPECT_EQ(parameter_count(one), 1073348 + 5 * 256);  // five more input_proj columns
+}

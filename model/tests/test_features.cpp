@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+
 #include "ns/model/features.h"
 
 using namespace ns;
@@ -47,4 +50,90 @@ TEST(FeaturesTest, EncoderRejectsUnknownEncodingAndWrongOutputSize) {
   EXPECT_THROW(enc.encode(recs, out), std::invalid_argument);
   out.resize(39);
   EXPECT_NO_THROW(enc.encode(recs, out));
+}
+
+namespace {
+trace::Record rec(uint64_t pc, uint64_t mem = 0, uint16_t flags = 0) {
+  trace::Record r;
+  r.pc = pc;
+  r.flags = flags;
+  if (mem) {
+    r.mem_addr = mem;
+    r.mem_size = 8;
+    r.flags |= trace::kFlagLoad;
+  }
+  return r;
+}
+constexpr uint16_t kCond = trace::kFlagBranch | trace::kFlagConditional;
+}  // namespace
+
+TEST(FeaturesTest, PerfVec18AddsExecutionFeatures) {
+  model::FeatureEncoder enc("perfvec18");
+  ASSERT_EQ(enc.feature_count(), 18);
+  EXPECT_EQ(enc.feature_names()[13], "branch_taken");
+  EXPECT_EQ(enc.feature_kinds()[13], model::FeatureKind::Categorical);
+  EXPECT_EQ(enc.feature_kinds()[14], model::FeatureKind::Continuous);
+  // Lines A = 0x1000, B = 0x2000 (64-byte granularity; 0x1008 is still line A).
+  const std::vector<trace::Record> rs = {
+      rec(0x400000, 0x1000),                        // A cold
+      rec(0x400004, 0x2000),                        // B cold
+      rec(0x400008, 0x1008),                        // A after B: d = 1 -> 2
+      rec(0x40000c, 0x1010),                        // A again: d = 0 -> 1
+      rec(0x400040),                                // new fetch line, no data
+      rec(0x400010, 0, kCond | trace::kFlagTaken),  // branch X, first: p = 1/2
+      rec(0x400010, 0, kCond | trace::kFlagTaken),  // X after one taken: p = 2/3
+      rec(0x400010, 0, kCond),                      // X after two taken: p = 3/4, not taken
+      rec(0x400014, 0, trace::kFlagBranch | trace::kFlagTaken),  // unconditional jump
+  };
+  std::vector<int32_t> f(rs.size() * 18);
+  enc.encode(rs, f);
+  auto at = [&](size_t i, int j) { return f[i * 18 + j]; };
+  EXPECT_EQ(at(0, 14), model::kColdReuse);
+  EXPECT_EQ(at(1, 14), model::kColdReuse);
+  EXPECT_EQ(at(2, 14), 2);
+  EXPECT_EQ(at(3, 14), 1);
+  EXPECT_EQ(at(4, 14), 0);
+  // Fetch lines: 0x400000 (cold), then the same line (d = 0), 0x400040 cold, back to 0x400000
+  // after one other line: d = 1 -> 2.
+  EXPECT_EQ(at(0, 15), model::kColdReuse);
+  EXPECT_EQ(at(1, 15), 1);
+  EXPECT_EQ(at(4, 15), model::kColdReuse);
+  EXPECT_EQ(at(5, 15), 2);
+  EXPECT_EQ(at(4, 13), 0);
+  EXPECT_EQ(at(5, 13), 2);
+  EXPECT_EQ(at(7, 13), 1);
+  EXPECT_EQ(at(8, 13), 2);
+  EXPECT_EQ(at(5, 16), 1000);  // H(1/2)
+  EXPECT_EQ(at(6, 16), 918);   // H(2/3) = 0.9183
+  EXPECT_EQ(at(7, 16), 811);   // H(3/4) = 0.8113
+  EXPECT_EQ(at(8, 16), 0);     // not conditional
+  // Global: the history differs each time (none, T, TT), so every lookup is a first one.
+  EXPECT_EQ(at(6, 17), 1000);
+  EXPECT_EQ(at(7, 17), 1000);
+  // The paper13 part is unchanged.
+  std::array<int32_t, 13> p13{};
+  model::encode_paper13(rs[2], p13);
+  EXPECT_TRUE(std::equal(p13.begin(), p13.end(), f.begin() + 2 * 18));
+}
+
+TEST(FeaturesTest, PerfVec18StateFollowsResetAndWarmUp) {
+  model::FeatureEncoder enc("perfvec18");
+  const std::vector<trace::Record> warm = {rec(0x400000, 0x1000)};
+  const std::vector<trace::Record> one = {rec(0x400000, 0x1000)};
+  std::vector<int32_t> f(18);
+  enc.warm(warm);  // the warm-up access makes the epoch's first access a reuse
+  enc.encode(one, f);
+  EXPECT_EQ(f[14], 1);
+  enc.reset();  // a new epoch forgets everything
+  enc.encode(one, f);
+  EXPECT_EQ(f[14], model::kColdReuse);
+  // Stack distances stay exact past the tree's growth (thousands of distinct lines).
+  std::vector<trace::Record> many;
+  for (uint64_t i = 0; i < 5000; ++i) many.push_back(rec(0x400000, 0x100000 + 64 * i));
+  many.push_back(rec(0x400000, 0x100000));  // 4,999 distinct lines since: 1 + floor(log2(5000))
+  std::vector<int32_t> g(many.size() * 18);
+  enc.reset();
+  enc.encode(many, g);
+  EXPECT_EQ(g[5000 * 18 + 14], 13);
+  EXPECT_EQ(model::FeatureEncoder::known_encodings(), (std::vector<std::string>{"paper13", "perfvec18"}));
 }

@@ -24,6 +24,20 @@ namespace ns::model {
 //   dst_cls dst_idx
 inline constexpr int kPaper13Features = 13;
 
+// perfvec18: paper13 plus five microarchitecture-independent execution features after PerfVec
+// (Table I), stateful over an epoch (reset() at its start, warm() with its warm-up records):
+//   branch_taken    0 not a control transfer, 1 not taken, 2 taken
+//   data_reuse      the data access's stack distance d at 64-byte lines (distinct other lines
+//                   touched since the last access to this line) as 1 + floor(log2(d + 1));
+//                   0 without a data access, 40 for the first access to a line
+//   inst_reuse      the same for the instruction's 64-byte fetch line
+//   local_entropy   conditional branches: round(1000 H(p)), H the binary entropy and
+//                   p = (taken + 1) / (executions + 2) over this branch's earlier executions; else 0
+//   global_entropy  the same over earlier executions of this branch with the same outcomes of the
+//                   last 8 conditional branches (the global history); else 0
+inline constexpr int kPerfVec18Features = 18;
+inline constexpr int kColdReuse = 40;
+
 // Continuous features (address parts) are scaled by the INT8 quantiser; categorical ones (opcode
 // class, register class and index) are small codes carried unchanged (docs/int8-spec.md s. 9).
 enum class FeatureKind { Continuous, Categorical };
