@@ -1,0 +1,47 @@
+"""A package exported by the trainer, read and run by the C++ side: `neuroscalar eval` on a
+dataset in the shard layout gives the same metrics as the Python evaluation (skipped when the
+binary is not built)."""
+import json
+import os
+import subprocess
+import unittest
+
+from model.train import config, data, evaluate, package, train
+from model.train.tests.util import TempDir, synthetic_dataset, tiny_config
+
+BINARY = os.path.join(os.environ.get("NS_BUILD_DIR", os.path.join(config.repo_root(), "build", "release")),
+                      "sw", "cli", "neuroscalar")
+
+
+def has_eval() -> bool:
+    if not os.access(BINARY, os.X_OK):
+        return False
+    p = subprocess.run([BINARY, "eval", "--help"], capture_output=True, text=True, timeout=60)
+    return p.returncode == 0 and "--shards" in p.stdout
+
+
+@unittest.skipUnless(has_eval(), f"{BINARY} with the eval command is not built")
+class CppReaderTest(unittest.TestCase):
+    def test_cpp_eval_of_an_exported_package_matches_python(self):
+        with TempDir() as t:
+            ds_dir = synthetic_dataset(os.path.join(t, "ds"), epochs=2, epoch_len=400)
+            pkg = os.path.join(t, "pkg")
+            for dirs, tied in ((1, False), (2, True)):
+                train.train(tiny_config(epochs=2, directions=dirs, tied=tied, hidden=8), data.Dataset(ds_dir),
+                            pkg, device="cpu", quiet=True)
+                p = subprocess.run([BINARY, "eval", "--model", pkg, "--shards", ds_dir, "--split", "test",
+                                    "--json", "--quiet", "--threads", "1"],
+                                   capture_output=True, text=True, timeout=300)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                cpp = {r["program"]: r for r in json.loads(p.stdout)["programs"]}
+                cfg, net = package.load(pkg)
+                py = evaluate.evaluate_programs(net, cfg, data.Dataset(ds_dir), ["syn_d"], 64, "cpu",
+                                                progress=False)
+                for d in cfg.designs:
+                    a, b = py["syn_d"]["designs"][d], cpp["syn_d"]["designs"][d]
+                    for k in ("exact", "within1", "mae", "cpi_error"):
+                        self.assertAlmostEqual(a[k], b[k], delta=0.005, msg=f"{d} {k} (tied={tied})")
+
+
+if __name__ == "__main__":
+    unittest.main()
