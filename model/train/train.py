@@ -147,7 +147,8 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
         model = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[dist.local] if dev.startswith("cuda") else None)
     info = {"variant": cfg.variant, "parameters": count_parameters(net), "designs": cfg.designs,
-            "window": [cfg.length, cfg.target], "train_window": [tw.L, t_train], "train_windows": len(tw), "val_windows": len(val_rows),
+            "window": [cfg.length, cfg.target], "train_window": [tw.L, t_train],
+            "train_windows": len(tw), "val_windows": len(val_rows),
             "steps_per_epoch": steps_per_epoch, "batch": B, "world": dist.world, "device": dev,
             **thr}
     if dist.main and not quiet:
