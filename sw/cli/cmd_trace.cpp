@@ -4,13 +4,12 @@
 //   trace --count -- PROGRAM ARGS...             count the program's instructions
 //   trace --workload NAME | --list-workloads     the suite in configs/workloads.yaml
 #include <signal.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>

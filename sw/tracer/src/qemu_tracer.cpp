@@ -15,7 +15,6 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
-#include <thread>
 
 #include <fmt/format.h>
 
