@@ -18,7 +18,12 @@ jobs=${NS_JOBS:-$(nproc)}
 if [ $# -gt 0 ]; then
   names=("$@")
 else
-  mapfile -t names < <("$ns" trace --list-workloads --workloads "$suite")
+  list=$("$ns" trace --list-workloads --workloads "$suite")
+  mapfile -t names <<< "$list"
+fi
+if [ ${#names[@]} -eq 0 ] || [ -z "${names[0]}" ]; then
+  echo "traces: no workloads in $suite" >&2
+  exit 1
 fi
 mkdir -p "$NS_TRACE_DIR"
 echo "traces: ${#names[@]} workloads into $NS_TRACE_DIR, $jobs at a time"
