@@ -176,7 +176,7 @@ class Section {
 
 CacheConfig read_cache(Section s, uint32_t line) {
   CacheConfig c;
-  c.size_kb = s.u32("size_kb", 1, 1u << 20);
+  c.size_kb = s.u32("size_kb", 1, 256u << 10);  // up to 256 MB (the model keeps tag state)
   c.ways = s.u32("ways", 1, 64);
   c.latency = s.u32("latency", 1, 1000);
   c.mshrs = s.u32("mshrs", 1, 256);
@@ -226,8 +226,8 @@ CoreConfig config_from_tree(const json& tree, const std::string& origin) {
     c.dispatch_to_issue = p.u32("dispatch_to_issue", 0, 64);
     c.execute_to_commit = p.u32("execute_to_commit", 0, 64);
     c.branch_redirect = p.u32("branch_redirect", 0, 64);
-    c.rob = p.u32("rob", 1, kMaxRob);
-    c.iq = p.u32("iq", 1, kMaxQueue);
+    c.rob = p.u32("rob", 4, kMaxRob);  // at least one instruction of 3 micro-ops
+    c.iq = p.u32("iq", 4, kMaxQueue);
     c.lq = p.u32("lq", 1, kMaxQueue);
     c.sq = p.u32("sq", 1, kMaxQueue);
     c.store_drain_width = p.u32("store_drain_width", 1, kMaxWidth);
@@ -376,6 +376,11 @@ CoreConfig config_from_tree(const json& tree, const std::string& origin) {
   // bytes / (GB/s) = ns per line; at least one cycle.
   c.dram_burst_cycles = std::max<uint32_t>(
       1, static_cast<uint32_t>(std::lround(c.line_bytes / c.dram_bandwidth_gb_s * c.clock_ghz)));
+  if (c.dram_latency_cycles > kMaxMemoryCycles)
+    throw ConfigError(fmt::format("{}: memory.dram.latency_ns: {} ns at {} GHz is {} cycles, more "
+                                  "than the {} the model supports",
+                                  origin, c.dram_latency_ns, c.clock_ghz, c.dram_latency_cycles,
+                                  kMaxMemoryCycles));
   if (c.dram_burst_cycles > c.dram_latency_cycles)
     throw ConfigError(fmt::format("{}: memory.dram: one line takes {} cycles on the channel, more "
                                   "than the {}-cycle latency",

@@ -289,12 +289,18 @@ struct Core::Impl {
       }
     }
 
-    // ---- dispatch (rename): in order, `width` per cycle, when every structure has room ----
+    // ---- dispatch (rename): in order, `width` micro-ops per cycle, when every structure has
+    // room. A record is cracked like gem5's x86 decoder cracks it: a load part, an operation
+    // and a store part, each a micro-op with its own ROB and IQ entry (at least one micro-op).
     const bool is_load = r.is_load(), is_store = r.is_store();
     const bool serializing =
         op == OpClass::Serializing || op == OpClass::Syscall || r.has(trace::kFlagSerializing);
+    const bool compute = ot.unit >= 0 && ot.unit != mem_unit;
+    const uint32_t parts = uint32_t(is_load) + uint32_t(compute) + uint32_t(is_store);
+    const uint32_t uops = std::max(parts, 1u);
     int64_t d = std::max({f + int64_t(fe_depth), last_dispatch, dispatch_barrier});
-    if (seq >= cfg.rob) d = std::max(d, commit_ring[seq - cfg.rob] + 1);
+    const uint64_t last_uop = uop_seq + uops - 1;
+    if (last_uop >= cfg.rob) d = std::max(d, commit_ring[last_uop - cfg.rob] + 1);
     if (is_load && load_seq >= cfg.lq) d = std::max(d, load_commit[load_seq - cfg.lq] + 1);
     if (is_store && store_seq >= cfg.sq) d = std::max(d, store_release[store_seq - cfg.sq] + 1);
     int dest_pool[2];
@@ -311,21 +317,17 @@ struct Core::Impl {
       d = std::max(d, last_commit + 1);  // waits until every older instruction has committed
       ++st.serializing;
     }
-    const bool compute = ot.unit >= 0 && ot.unit != mem_unit;
-    const bool uses_iq = compute || is_load || is_store;
-    if (uses_iq) {
+    if (parts) {
       iq_advance(d);
-      while (iq_count >= cfg.iq) iq_advance(++d);  // full: wait for an entry to issue
+      while (iq_count > 0 && iq_count + parts > cfg.iq) iq_advance(++d);  // wait for entries
     }
-    if (d == last_dispatch) {
-      if (dispatch_count >= width) {
-        ++d;
-        dispatch_count = 0;
-      }
-    } else {
+    if (d != last_dispatch) {
+      dispatch_count = 0;
+    } else if (dispatch_count > 0 && dispatch_count + uops > width) {
+      ++d;
       dispatch_count = 0;
     }
-    ++dispatch_count;
+    dispatch_count += uops;
     last_dispatch = d;
     dispatch_ring[seq] = d;
 
@@ -346,27 +348,24 @@ struct Core::Impl {
       ready = std::max(ready, last_store_release);
       address_ready = std::max(address_ready, last_store_release);
     }
+    // Each part leaves the IQ when it issues.
+    auto issued = [&](int64_t t) {
+      ++iq_count;
+      ++iq_release[static_cast<size_t>(t) & (kIqCalendar - 1)];
+      return t;
+    };
     int64_t done = ready;
-    int64_t last_issue = ready;
     if (is_load) {
       ++st.loads;
-      last_issue = issue(address_ready, mem_unit, 1);
-      done = std::max(load(r, last_issue + mem_latency, level, st), ready);
+      const int64_t t = issued(issue(address_ready, mem_unit, 1));
+      done = std::max(load(r, t + mem_latency, level, st), ready);
     }
-    if (compute) {
-      last_issue = issue(done, ot.unit, ot.interval);
-      done = last_issue + ot.latency;
-    }
+    if (compute) done = issued(issue(done, ot.unit, ot.interval)) + ot.latency;
     int64_t store_data = 0;
     if (is_store) {
       ++st.stores;
-      last_issue = issue(done, mem_unit, 1);
-      done = last_issue + mem_latency;
+      done = issued(issue(done, mem_unit, 1)) + mem_latency;
       store_data = done;
-    }
-    if (uses_iq) {
-      ++iq_count;
-      ++iq_release[static_cast<size_t>(last_issue) & (kIqCalendar - 1)];
     }
     for (const trace::RegRef& reg : {r.dst, r.dst2})
       if (reg.valid()) reg_ready[(reg.cls & 7) * 32 + (reg.idx & 31)] = done;
@@ -377,20 +376,18 @@ struct Core::Impl {
       group_closed = true;
     }
 
-    // ---- commit: in order, `width` per cycle ----
+    // ---- commit: in order, `width` micro-ops per cycle ----
     int64_t c = std::max(done + int64_t(cfg.execute_to_commit), last_commit);
-    if (c == last_commit) {
-      if (commit_count >= width) {
-        ++c;
-        commit_count = 0;
-      }
-    } else {
+    if (c != last_commit) {
+      commit_count = 0;
+    } else if (commit_count > 0 && commit_count + uops > width) {
+      ++c;
       commit_count = 0;
     }
-    ++commit_count;
+    commit_count += uops;
     const int64_t label = c - last_commit;
     last_commit = c;
-    commit_ring[seq] = c;
+    for (uint32_t u = 0; u < uops; ++u) commit_ring[uop_seq++] = c;
     if (serializing) dispatch_barrier = c + 1;
     if (is_load) load_commit[load_seq++] = c;
     for (int k = 0; k < dests; ++k) dest_commit[dest_pool[k]][dest_seq[dest_pool[k]]++] = c;
@@ -447,12 +444,13 @@ struct Core::Impl {
   int64_t drain_cycle = 0, last_store_release = 0;
   uint32_t drain_count = 0;
   // occupancy
-  uint64_t seq = 0, load_seq = 0, store_seq = 0;
+  uint64_t seq = 0, uop_seq = 0, load_seq = 0, store_seq = 0;
   std::array<uint64_t, kPoolCount> dest_seq{};
-  Ring commit_ring, dispatch_ring, load_commit, store_release;
+  Ring commit_ring;  // by micro-op
+  Ring dispatch_ring, load_commit, store_release;
   std::array<Ring, kPoolCount> dest_commit;
-  // IQ: entries dispatched and not yet left as of cycle iq_time; iq_release[c] counts the
-  // entries whose last part issues in cycle c (they leave after it).
+  // IQ: micro-ops dispatched and not yet issued as of cycle iq_time; iq_release[c] counts the
+  // micro-ops that issue in cycle c (they leave after it).
   int64_t iq_time = 0;
   uint32_t iq_count = 0;
   std::vector<uint16_t> iq_release;

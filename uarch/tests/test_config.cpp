@@ -146,6 +146,14 @@ TEST_F(ConfigErrorTest, RejectsZeroAndOversizedStructures) {
              "pipeline.phys_regs.int");
 }
 
+TEST_F(ConfigErrorTest, RejectsOversizedMemory) {
+  EXPECT_HAS(error_of("include: base.yaml\nname: x\nmemory: {llc: {size_kb: 1048576}}\n"),
+             "memory.llc.size_kb: must be in");
+  EXPECT_HAS(error_of("include: base.yaml\nname: x\nmemory: {dram: {latency_ns: 9000}}\n"),
+             "memory.dram.latency_ns: 9000 ns at 2 GHz is 18000 cycles");
+  EXPECT_HAS(error_of("include: base.yaml\nname: x\nclock_ghz: .nan\n"), "clock_ghz: must be a number");
+}
+
 TEST_F(ConfigErrorTest, RejectsWrongTypes) {
   EXPECT_HAS(error_of("include: base.yaml\nname: x\npipeline: {width: wide}\n"),
              "pipeline.width: must be an integer");

@@ -103,7 +103,7 @@ struct CoreConfig {
 
 // Limits the model is built for (validated on load).
 inline constexpr uint32_t kMaxRob = 1024, kMaxQueue = 1024, kMaxPhysRegs = 4096, kMaxWidth = 16,
-                          kMaxUnits = 11;
+                          kMaxUnits = 11, kMaxMemoryCycles = 8192;
 
 // Loads a design file: `include: other.yaml` (relative to the file) is loaded first and the
 // file's other keys override it; an override may only name keys the included tree has, with the
