@@ -50,25 +50,62 @@ def main() -> int:
                   for k in ("branch_mpki", "l1d_mpki", "l2_mpki", "l1i_mpki")]
         print("| " + " | ".join(cells) + " |")
 
+    # Per-instruction comparison with the first design (the paper's Table 6 reading): the share
+    # of instructions whose label differs, and whose label is lower (it retires sooner after
+    # its predecessor), per design.
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    if np is not None:
+        print()
+        head = ["workload"] + [f"{d} vs {base}: differ / lower" for d in designs[1:]]
+        head += [f"{base} labels = 0", f"{base} mean label", f"{base} p99 label"]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        for p, _ in rows:
+            path = os.path.join(root, p["name"], "labels.u32")
+            n = p["instructions"]
+            if not os.path.exists(path) or os.path.getsize(path) != 4 * n * len(designs):
+                continue
+            lab = np.fromfile(path, dtype="<u4").reshape(n, len(designs))
+            b = lab[:, 0]
+            cells = [p["name"]]
+            cells += [f"{(lab[:, j] != b).mean():.1%} / {(lab[:, j] < b).mean():.1%}"
+                      for j in range(1, len(designs))]
+            cells += [f"{(b == 0).mean():.1%}", f"{b.mean():.2f}", f"{int(np.percentile(b, 99))}"]
+            print("| " + " | ".join(cells) + " |")
+
     if args.png:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         names = [p["name"] for p, _ in rows]
-        fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) + 2), 4))
-        width = 0.8 / (len(designs) - 1)
-        for i, d in enumerate(designs[1:]):
-            ys = [p["ipc"][d] / p["ipc"][base] if p["ipc"][base] else 0 for p, _ in rows]
-            ax.bar([x + (i - (len(designs) - 2) / 2) * width for x in range(len(names))], ys,
-                   width, label=d)
-        ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.set_xticks(range(len(names)))
-        ax.set_xticklabels(names, rotation=30, ha="right")
-        ax.set_ylabel(f"IPC relative to {base}")
-        ax.set_title("Reference core: IPC of each design relative to " + base)
-        ax.legend(ncol=len(designs) - 1, fontsize=8)
+        xs = range(len(names))
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(8, 0.6 * len(names) + 3), 7.5),
+                                          sharex=True)
+        width = 0.8 / len(designs)
+        for i, d in enumerate(designs):
+            off = (i - (len(designs) - 1) / 2) * width
+            top.bar([x + off for x in xs], [p["ipc"][d] for p, _ in rows], width, label=d)
+            if i:
+                bottom.bar([x + off for x in xs],
+                           [p["ipc"][d] / p["ipc"][base] if p["ipc"][base] else 0
+                            for p, _ in rows], width, label=d, color=f"C{i}")
+        top.set_ylabel("IPC")
+        top.set_title("Reference core: IPC per workload and design")
+        top.legend(ncol=len(designs), fontsize=8)
+        bottom.axhline(1.0, color="black", linewidth=0.8)
+        bottom.set_ylabel(f"IPC relative to {base}")
+        lo = min(p["ipc"][d] / p["ipc"][base] for p, _ in rows for d in designs if p["ipc"][base])
+        hi = max(p["ipc"][d] / p["ipc"][base] for p, _ in rows for d in designs if p["ipc"][base])
+        bottom.set_ylim(min(0.95, lo - 0.05), max(1.05, hi + 0.05))
+        bottom.set_xticks(list(xs))
+        bottom.set_xticklabels(names, rotation=35, ha="right")
+        for ax in (top, bottom):
+            ax.grid(axis="y", linewidth=0.3)
         fig.tight_layout()
-        fig.savefig(args.png, dpi=120)
+        fig.savefig(args.png, dpi=110)
     return 0
 
 
