@@ -28,7 +28,7 @@ package ntr_pkg;
   localparam logic [31:0] HostImemStride = 32'h0010_0000;  // 16 bytes per instruction word
   localparam logic [31:0] HostGwbBase  = 32'h0400_0000;  // global weight buffer
   localparam logic [31:0] HostGibBase  = 32'h0800_0000;  // global input buffer, banks in order
-  localparam logic [31:0] HostRegionMask = 32'hFC00_0000;  // region = address & mask
+  localparam logic [31:0] HostRegionMask = 32'hFF00_0000;  // region = address & mask
   localparam int unsigned HostReadLatency = 2;           // read data valid 2 cycles after the request
 
   // CSR byte offsets (32-bit registers; 64-bit values are two registers, low word first).
