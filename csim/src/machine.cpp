@@ -805,11 +805,13 @@ struct Machine::Impl {
               r->writes.push_back(Write{Space::Lwb, i, (a.l + k) * lanes, std::vector<int64_t>(row, row + m.row_bytes)});
             }
             break;
-          case isa::Lspace::Cb:
+          case isa::Lspace::Cb: {
+            // The 12-byte records as loaded (the CB keeps them decoded).
+            const auto* src = global.data() + a.g;
             r->writes.push_back(Write{Space::Cb, i, a.l * isa::kCbRowBytes,
-                                      std::vector<int64_t>(T.cb.begin() + a.l * isa::kCbRowBytes,
-                                                           T.cb.begin() + (a.l + m.len) * isa::kCbRowBytes)});
+                                      std::vector<int64_t>(src, src + m.len * isa::kCbRowBytes)});
             break;
+          }
           case isa::Lspace::Lib:
             r->writes.push_back(Write{Space::Lib, i, a.l, std::vector<int64_t>(T.lib.begin() + a.l, T.lib.begin() + a.l + m.len)});
             break;

@@ -58,14 +58,14 @@ void WeightBuffer::clear() {
 TileState::TileState(const isa::AccelConfig& cfg)
     : lwb(cfg.lwb_rows(), cfg.lanes()),
       lib(static_cast<size_t>(cfg.lib_bytes), 0),
-      cb(static_cast<size_t>(cfg.ppu_cb_rows * isa::kCbRowBytes), 0),
+      cb(static_cast<size_t>(cfg.ppu_cb_rows), isa::CbRow{0, 0, 0}),
       vs(static_cast<size_t>(cfg.ppu_vs_words), 0),
       acc(static_cast<size_t>(cfg.mac_acc_banks * cfg.lanes()), 0) {}
 
 void TileState::clear() {
   lwb.clear();
   std::fill(lib.begin(), lib.end(), uint8_t{0});
-  std::fill(cb.begin(), cb.end(), uint8_t{0});
+  std::fill(cb.begin(), cb.end(), isa::CbRow{0, 0, 0});
   std::fill(vs.begin(), vs.end(), 0);
   std::fill(acc.begin(), acc.end(), 0);
 }

@@ -23,6 +23,11 @@ int32_t le32(const uint8_t* p) {
   for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
   return static_cast<int32_t>(v);
 }
+// rshr of docs/int8-spec.md, (x + 2^(s-1)) >> s, written without the addition so it is exact
+// for every int64 x and s in 0..63: the result is floor(x / 2^s) plus bit s-1 of x.
+inline int64_t rshr(int64_t x, int s) { return s == 0 ? x : (x >> s) + ((x >> (s - 1)) & 1); }
+inline int32_t wrap(int64_t x) { return static_cast<int32_t>(static_cast<uint32_t>(x)); }
+
 void put_le32(uint8_t* p, int32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(static_cast<uint32_t>(v) >> (8 * i));
 }
@@ -194,33 +199,69 @@ void PostProcessor::compute(const PpuArgs& a, const TileState& t, std::span<int3
       out[static_cast<size_t>(k)] = isa::psel_element(z[2 * k], z[2 * k + 1], r[2 * k], r[2 * k + 1]);
     return;
   }
-  const isa::CbRow no_cb{};
-  for (int64_t k = 0; k < n; ++k) {
-    int64_t av = 0;
-    switch (p.a_space) {
-      case isa::Asrc::Acc: av = t.acc[static_cast<size_t>(a.a + k)]; break;
-      case isa::Asrc::Vs: av = t.vs[static_cast<size_t>(a.a + k)]; break;
-      case isa::Asrc::Lib8: av = static_cast<int8_t>(t.lib[static_cast<size_t>(a.a + k)]); break;
-      case isa::Asrc::Zero: break;
-    }
-    int64_t bv = 0;
-    if (p.mul)
-      bv = p.b_space == isa::Bsrc::Vs ? int64_t{t.vs[static_cast<size_t>(a.b + k)]}
-                                      : int64_t{static_cast<int8_t>(t.lib[static_cast<size_t>(a.b + k)])};
-    int64_t old = 0;
-    if (p.add) {
-      switch (p.d_space) {
-        case isa::Pdst::Vs: old = t.vs[static_cast<size_t>(a.d + k)]; break;
-        case isa::Pdst::Lib8: old = static_cast<int8_t>(t.lib[static_cast<size_t>(a.d + k)]); break;
-        case isa::Pdst::Lib32: old = le32(t.lib.data() + a.d + 4 * k); break;
-      }
-    }
-    const isa::CbRow cb = p.rq == isa::Rq::Row
-                              ? isa::unpack_cb_row(t.cb.data() + (a.cb + k) * isa::kCbRowBytes)
-                              : no_cb;
-    const int64_t x = isa::ppu_element(p, av, bv, old, cb, tables_);
-    out[static_cast<size_t>(k)] = static_cast<int32_t>(isa::store_narrow(p.d_space, x));
+  // The element pipeline of isa::ppu_element, a stage at a time over the instruction's n
+  // elements (csim's hot loop: the stages inline and vectorise). Exactness: every intermediate is
+  // an int64 well inside its range, and rshr is exact for every int64 (test_units compares this
+  // with isa::ppu_element on random instructions and operands, extremes included).
+  std::array<int64_t, 256> x;
+  const auto N = static_cast<size_t>(n);
+  const auto at = [](int64_t base, size_t k) { return static_cast<size_t>(base) + k; };
+  switch (p.a_space) {
+    case isa::Asrc::Acc: for (size_t k = 0; k < N; ++k) x[k] = t.acc[at(a.a, k)]; break;
+    case isa::Asrc::Vs: for (size_t k = 0; k < N; ++k) x[k] = t.vs[at(a.a, k)]; break;
+    case isa::Asrc::Lib8: for (size_t k = 0; k < N; ++k) x[k] = static_cast<int8_t>(t.lib[at(a.a, k)]); break;
+    case isa::Asrc::Zero: std::fill_n(x.begin(), N, 0); break;
   }
+  switch (p.rq) {
+    case isa::Rq::None:
+      break;
+    case isa::Rq::Row:
+      for (size_t k = 0; k < N; ++k) {
+        const isa::CbRow& c = t.cb[at(a.cb, k)];
+        int64_t v = wrap(x[k] + c.bias);
+        if (p.relu) v = std::max<int64_t>(v, 0);
+        x[k] = rshr(v * c.mult, c.shift & 63);
+      }
+      break;
+    case isa::Rq::Shift:
+      for (size_t k = 0; k < N; ++k) x[k] = rshr(x[k], static_cast<int>(p.rshift));
+      break;
+  }
+  if (p.sat1 == isa::Sat1::S8) for (size_t k = 0; k < N; ++k) x[k] = std::clamp<int64_t>(x[k], -128, 127);
+  if (p.sat1 == isa::Sat1::S16) for (size_t k = 0; k < N; ++k) x[k] = std::clamp<int64_t>(x[k], -32768, 32767);
+  if (p.act != isa::Act::None) {
+    const auto& table = p.act == isa::Act::Sig ? tables_.sig : tables_.tanh;
+    for (size_t k = 0; k < N; ++k) {
+      const int64_t q = std::clamp<int64_t>(x[k], -32768, 32767) + 32768;
+      const auto i = static_cast<size_t>(q >> 8);
+      x[k] = table[i] + rshr((int64_t{table[i + 1]} - table[i]) * (q & 255), 8);
+    }
+  }
+  if (p.mul) {
+    for (size_t k = 0; k < N; ++k) {
+      const int64_t b = p.b_space == isa::Bsrc::Vs ? int64_t{t.vs[at(a.b, k)]} : int64_t{static_cast<int8_t>(t.lib[at(a.b, k)])};
+      x[k] = rshr(int64_t{wrap(x[k])} * b, 15);
+    }
+  }
+  if (p.add) {
+    switch (p.d_space) {
+      case isa::Pdst::Vs: for (size_t k = 0; k < N; ++k) x[k] += t.vs[at(a.d, k)]; break;
+      case isa::Pdst::Lib8: for (size_t k = 0; k < N; ++k) x[k] += static_cast<int8_t>(t.lib[at(a.d, k)]); break;
+      case isa::Pdst::Lib32: for (size_t k = 0; k < N; ++k) x[k] += le32(t.lib.data() + a.d + 4 * static_cast<int64_t>(k)); break;
+    }
+  }
+  if (p.oshift) for (size_t k = 0; k < N; ++k) x[k] = rshr(x[k], static_cast<int>(p.oshift));
+  switch (p.sat2) {
+    case isa::Sat2::None: break;
+    case isa::Sat2::S8: for (size_t k = 0; k < N; ++k) x[k] = std::clamp<int64_t>(x[k], -128, 127); break;
+    case isa::Sat2::S16: for (size_t k = 0; k < N; ++k) x[k] = std::clamp<int64_t>(x[k], -32768, 32767); break;
+    case isa::Sat2::C19: for (size_t k = 0; k < N; ++k) x[k] = std::clamp<int64_t>(x[k], -(1 << 18), (1 << 18) - 1); break;
+  }
+  // Narrowing to the destination: int8 for LIB8, int32 otherwise.
+  if (p.d_space == isa::Pdst::Lib8)
+    for (size_t k = 0; k < N; ++k) out[k] = static_cast<int8_t>(static_cast<uint8_t>(x[k]));
+  else
+    for (size_t k = 0; k < N; ++k) out[k] = wrap(x[k]);
 }
 
 void PostProcessor::store(const PpuArgs& a, TileState& t, std::span<const int32_t> values) const {
@@ -301,7 +342,7 @@ void DmaEngine::load(const DmaArgs& a, std::span<const uint8_t> global, TileStat
       }
       break;
     case isa::Lspace::Cb:
-      std::memcpy(t.cb.data() + a.l * isa::kCbRowBytes, src, static_cast<size_t>(d.len * isa::kCbRowBytes));
+      for (int64_t r = 0; r < d.len; ++r) t.cb[static_cast<size_t>(a.l + r)] = isa::unpack_cb_row(src + r * isa::kCbRowBytes);
       break;
     case isa::Lspace::Lib:
       std::memcpy(t.lib.data() + a.l, src, static_cast<size_t>(d.len));

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "../src/mac_kernel.h"
+#include "ntr/isa/asm.h"
 #include "ntr/csim/units.h"
 #include "test_util.h"
 
@@ -136,7 +137,7 @@ TEST(PostProcessorTest, FollowsTheElementSemantics) {
   for (auto& v : t.vs) v = big(rng) / 8;
   for (auto& b : t.lib) b = static_cast<uint8_t>(rng());
   for (int r = 0; r < 16; ++r)
-    isa::pack_cb_row(isa::CbRow{big(rng), (1 << 30) + r * 1000, static_cast<uint8_t>(20 + r % 10)}, t.cb.data() + r * isa::kCbRowBytes);
+    t.cb[static_cast<size_t>(r)] = isa::CbRow{big(rng), (1 << 30) + r * 1000, static_cast<uint8_t>(20 + r % 10)};
 
   isa::Ppu p;
   p.n = 8;
@@ -158,7 +159,7 @@ TEST(PostProcessorTest, FollowsTheElementSemantics) {
   for (int k = 0; k < 8; ++k) {
     const int64_t want = isa::ppu_element(p, t.acc[static_cast<size_t>(20 + k)], t.vs[static_cast<size_t>(k)],
                                           t.vs[static_cast<size_t>(100 + k)],
-                                          isa::unpack_cb_row(t.cb.data() + k * isa::kCbRowBytes), act_tables());
+                                          t.cb[static_cast<size_t>(k)], act_tables());
     EXPECT_EQ(out[static_cast<size_t>(k)], isa::wrap32(want));
   }
   ppu.store(a, t, out);
@@ -183,6 +184,73 @@ TEST(PostProcessorTest, FollowsTheElementSemantics) {
   ppu.store(c, t, out);
   const int32_t w2 = static_cast<int32_t>(t.lib[1208] | t.lib[1209] << 8 | t.lib[1210] << 16 | static_cast<uint32_t>(t.lib[1211]) << 24);
   EXPECT_EQ(w2, isa::rshr(t.vs[2], 3));
+}
+
+// csim's PPU loop runs the pipeline a stage at a time; isa::ppu_element is the reference for one
+// element. Random instructions over every field, operands with the extremes of their types.
+TEST(PostProcessorTest, MatchesTheElementReferenceOnRandomInstructions) {
+  const auto cfg = accel("tiny");
+  PostProcessor ppu(cfg);
+  TileState t(cfg);
+  std::mt19937_64 rng(99);
+  auto word = [&]() -> int32_t {
+    switch (rng() % 6) {
+      case 0: return INT32_MIN;
+      case 1: return INT32_MAX;
+      case 2: return static_cast<int32_t>(rng() % 512) - 256;
+      case 3: return static_cast<int32_t>(rng() % 65536) - 32768;
+      default: return static_cast<int32_t>(rng());
+    }
+  };
+  for (int iter = 0; iter < 4000; ++iter) {
+    for (auto& v : t.acc) v = word();
+    for (auto& v : t.vs) v = word();
+    for (auto& b : t.lib) b = static_cast<uint8_t>(rng());
+    for (auto& c : t.cb) c = isa::CbRow{word(), word(), static_cast<uint8_t>(rng() % 64)};
+    isa::Ppu p;
+    p.n = 1 + static_cast<int64_t>(rng() % 16);
+    p.a_space = static_cast<isa::Asrc>(rng() % 4);
+    p.rq = static_cast<isa::Rq>(rng() % 3);
+    p.relu = p.rq == isa::Rq::Row && rng() % 2;
+    p.rshift = p.rq == isa::Rq::Shift ? static_cast<int64_t>(rng() % 32) : 0;
+    p.sat1 = static_cast<isa::Sat1>(rng() % 3);
+    p.act = static_cast<isa::Act>(rng() % 3);
+    p.mul = rng() % 2;
+    p.b_space = p.mul ? static_cast<isa::Bsrc>(rng() % 2) : isa::Bsrc::Vs;
+    p.add = rng() % 2;
+    p.oshift = static_cast<int64_t>(rng() % 16);
+    p.sat2 = static_cast<isa::Sat2>(rng() % 4);
+    p.d_space = static_cast<isa::Pdst>(rng() % 3);
+    PpuArgs a = PpuArgs::from(p, p.a_space == isa::Asrc::Acc ? 16 : 40, 100);
+    a.b = p.mul ? 200 : 0;
+    a.cb = p.rq == isa::Rq::Row ? 7 : 0;
+    ASSERT_EQ(ppu.check(a), "");
+    std::vector<int32_t> out(static_cast<size_t>(p.n));
+    ppu.compute(a, t, out);
+    for (int64_t k = 0; k < p.n; ++k) {
+      const auto K = static_cast<size_t>(k);
+      int64_t av = 0, bv = 0, old = 0;
+      switch (p.a_space) {
+        case isa::Asrc::Acc: av = t.acc[static_cast<size_t>(a.a) + K]; break;
+        case isa::Asrc::Vs: av = t.vs[static_cast<size_t>(a.a) + K]; break;
+        case isa::Asrc::Lib8: av = static_cast<int8_t>(t.lib[static_cast<size_t>(a.a) + K]); break;
+        case isa::Asrc::Zero: break;
+      }
+      if (p.mul) bv = p.b_space == isa::Bsrc::Vs ? t.vs[200 + K] : static_cast<int8_t>(t.lib[200 + K]);
+      switch (p.d_space) {
+        case isa::Pdst::Vs: old = t.vs[100 + K]; break;
+        case isa::Pdst::Lib8: old = static_cast<int8_t>(t.lib[100 + K]); break;
+        case isa::Pdst::Lib32: {
+          const uint8_t* b = t.lib.data() + 100 + 4 * k;
+          old = static_cast<int32_t>(b[0] | b[1] << 8 | b[2] << 16 | static_cast<uint32_t>(b[3]) << 24);
+          break;
+        }
+      }
+      const isa::CbRow cb = p.rq == isa::Rq::Row ? t.cb[7 + K] : isa::CbRow{};
+      const int64_t want = isa::store_narrow(p.d_space, isa::ppu_element(p, av, bv, old, cb, act_tables()));
+      ASSERT_EQ(out[K], want) << "iteration " << iter << " element " << k << ": " << isa::format_insn(isa::to_fields(p));
+    }
+  }
 }
 
 TEST(PostProcessorTest, SelectsTheLongOrShortRegressor) {
@@ -266,7 +334,8 @@ TEST(DmaEngineTest, LoadsAndStores) {
   d.l_space = isa::Lspace::Cb;
   d.row_bytes = 1;
   dma.load(DmaArgs::from(d, 12, 3), g, t);
-  EXPECT_EQ(t.cb[3 * 12 + 13], g[25]);
+  EXPECT_EQ(t.cb[4].bias, isa::unpack_cb_row(&g[24]).bias);
+  EXPECT_EQ(t.cb[4].shift, g[24 + 8] & 63);
   d.l_space = isa::Lspace::Lib;
   d.len = 5;
   dma.load(DmaArgs::from(d, 1000, 10), g, t);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ntr/isa/config.h"
+#include "ntr/isa/semantics.h"
 
 namespace ntr::csim {
 
@@ -50,7 +51,7 @@ struct TileState {
 
   WeightBuffer lwb;
   std::vector<uint8_t> lib;  // bytes
-  std::vector<uint8_t> cb;   // rows of isa::kCbRowBytes bytes
+  std::vector<isa::CbRow> cb;  // rows, decoded when loaded (bytes 9..11 and the shift's top bits are ignored)
   std::vector<int32_t> vs;   // words
   std::vector<int32_t> acc;  // banks x lanes; PPU address of bank b lane j = b * lanes + j
 
