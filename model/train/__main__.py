@@ -37,6 +37,8 @@ def _overrides(cfg, args):
         raise ConfigError(f"window: need target ({cfg.target}) <= length ({cfg.length}), difference even")
     if args.designs:
         cfg.designs = args.designs.split(",")
+    if args.encoding:
+        cfg.set_encoding(args.encoding)
     cfg.training.update(_sets(args.set))
     return cfg
 
@@ -115,7 +117,7 @@ def cmd_study(args):
     if args.nice:
         os.nice(args.nice)
     res = study.study(args.dataset, args.out, args.runs, args.instructions, _sets(args.set), args.threads,
-                      args.device, args.targets_per_step)
+                      args.device, args.targets_per_step, args.encoding)
     print(study.markdown(res))
 
 
@@ -163,6 +165,7 @@ def main(argv=None):
             s.add_argument("--length", type=int, help="window length L (overrides the config)")
             s.add_argument("--target", type=int, help="target segment T (overrides the config)")
             s.add_argument("--designs", help="comma-separated designs (overrides the config)")
+            s.add_argument("--encoding", help="feature encoding (overrides the config; the dataset's must match)")
             s.add_argument("--set", action="append", metavar="KEY=VALUE",
                            help="training hyper-parameter override (docs/model.md), repeatable")
 
@@ -225,6 +228,7 @@ def main(argv=None):
     s.add_argument("--instructions", type=int, default=2_000_000,
                    help="predicted training instructions per run (default 2,000,000)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="training override for every run")
+    s.add_argument("--encoding", help="feature encoding of every run (default: each config's)")
     s.add_argument("--targets-per-step", type=int, default=0,
                    help="batch = this / T windows per run (same optimiser steps for every T)")
     s.add_argument("--threads", type=int, default=0)

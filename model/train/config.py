@@ -13,7 +13,9 @@ import yaml
 
 PAPER13 = ["pc_hi", "pc_mid", "pc_lo", "opclass", "mem_hi", "mem_mid", "mem_lo",
            "src1_cls", "src1_idx", "src2_cls", "src2_idx", "dst_cls", "dst_idx"]
-ENCODINGS = {"paper13": PAPER13}
+# perfvec18: paper13 plus five execution features (model/include/ns/model/features.h)
+PERFVEC18 = PAPER13 + ["branch_taken", "data_reuse", "inst_reuse", "local_entropy", "global_entropy"]
+ENCODINGS = {"paper13": PAPER13, "perfvec18": PERFVEC18}
 TOP_KEYS = {"format", "variant", "description", "architecture", "encoding", "window", "targets",
             "designs", "training", "metrics", "quantization"}
 ARCH_KEYS = {"type", "input_proj", "hidden", "layers", "directions", "tied", "head_hidden"}
@@ -84,6 +86,12 @@ class ModelConfig:
 
     def layer_input(self, layer: int) -> int:
         return self.input_proj if layer == 0 else self.output_width
+
+    def set_encoding(self, name: str):
+        """Switches the feature encoding (the dataset must be encoded the same way)."""
+        if name not in ENCODINGS:
+            raise ConfigError(f"unknown feature encoding '{name}' (known: {', '.join(ENCODINGS)})")
+        self.encoding, self.feature_names = name, list(ENCODINGS[name])
 
     def hp(self, key: str):
         """A training hyper-parameter, from the config or its default."""

@@ -24,13 +24,15 @@ def parse_run(spec: str) -> dict:
             "designs": parts[3].split(",") if len(parts) == 4 else None}
 
 
-def run_name(variant: str, r: dict) -> str:
+def run_name(variant: str, r: dict, encoding: str = "paper13") -> str:
     d = "" if not r["designs"] else "-" + "+".join(r["designs"])
-    return f"{variant}-L{r['length']}-T{r['target']}{d}"
+    e = "" if encoding == "paper13" else f"-{encoding}"
+    return f"{variant}-L{r['length']}-T{r['target']}{d}{e}"
 
 
 def study(dataset: str, out: str, runs: list[str], instructions: int, overrides: dict,
-          threads: int = 0, device: str = "auto", targets_per_step: int = 0) -> list[dict]:
+          threads: int = 0, device: str = "auto", targets_per_step: int = 0,
+          encoding: str | None = None) -> list[dict]:
     """Runs each spec with `instructions` predicted training instructions (split into epochs of
     instructions / epochs); results are appended to <out>/study.json as they finish, and a run
     already there is not repeated. targets_per_step > 0 sets each run's batch to
@@ -45,7 +47,9 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
     for spec in runs:
         r = parse_run(spec)
         cfg = config.load(r["variant"])
-        name = run_name(cfg.variant, r)
+        if encoding:
+            cfg.set_encoding(encoding)
+        name = run_name(cfg.variant, r, cfg.encoding)
         if any(x["name"] == name for x in done):
             continue
         cfg.length, cfg.target = r["length"], r["target"]
@@ -67,7 +71,8 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
                           resume=True)  # an interrupted run continues from its last epoch
         secs = time.time() - t0
         card = config.load(os.path.join(out, name))
-        done.append({"name": name, **r, "variant": cfg.variant, "batch": cfg.hp("batch_size"), "parameters": cfg.parameter_count(),
+        done.append({"name": name, **r, "variant": cfg.variant, "encoding": cfg.encoding,
+                     "batch": cfg.hp("batch_size"), "parameters": cfg.parameter_count(),
                      "macs_per_instruction": cfg.macs_per_instruction(),
                      "predicted_instructions": card.training.get("predicted_instructions"),
                      "best_epoch": card.training.get("best_epoch"), "seconds": round(secs, 1),

@@ -59,10 +59,13 @@ def log(msg: str, end: str = "\n"):
     print(msg, file=sys.stderr, end=end, flush=True)
 
 
-def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float, time_frac: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to min_ratio. The decay follows the planned steps or,
+    when the run has a wall-clock budget, the share of it already spent, whichever is further:
+    a run cut short by its budget still ends at the low learning rate."""
     if step < warmup:
         return (step + 1) / warmup
-    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    p = min(1.0, max((step - warmup) / max(1, total - warmup), time_frac))
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p))
 
 
@@ -132,7 +135,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
     epochs = int(cfg.hp("epochs"))
     total = steps_per_epoch * epochs
     warm = min(int(cfg.hp("warmup_steps")), max(1, total // 10))
-    fac = lambda s: lr_factor(s, warm, total, float(cfg.hp("lr_min_ratio")))
+    fac = lambda s, tf: lr_factor(s, warm, total, float(cfg.hp("lr_min_ratio")), tf)
     state = {"epoch": 0, "step": 0, "best_mae": float("inf"), "best_epoch": -1, "bad_epochs": 0,
              "history": [], "seconds": 0.0}
     os.makedirs(out_dir, exist_ok=True)
@@ -155,6 +158,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
         log("train: " + json.dumps(info))
     budget = float(cfg.hp("max_minutes")) * 60
     t_run = time.time() - state["seconds"]
+    time_frac = state["seconds"] / budget if budget else 0.0  # share of the budget spent
     stop = False
     grad_clip = float(cfg.hp("grad_clip"))
     kw = dict(clip=cfg.clip, threshold=cfg.threshold, cls_weight=float(cfg.hp("cls_weight")),
@@ -171,7 +175,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
             x, y, m = tw.batch(mine[i * B:(i + 1) * B])
             x, y, m = (torch.from_numpy(a).to(dev, non_blocking=True) for a in (x, y, m))
             for g in opt.param_groups:
-                g["lr"] = float(cfg.hp("lr")) * fac(state["step"])
+                g["lr"] = float(cfg.hp("lr")) * fac(state["step"], time_frac)
             logits, s, l = model(x, t_train)
             loss, parts = joint_loss(logits, s, l, y, m, **kw)
             opt.zero_grad(set_to_none=True)
@@ -182,8 +186,9 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
             state["step"] += 1
             sums = [sums[0] + float(loss.detach()), sums[1] + parts["cls"], sums[2] + parts["reg"], sums[3] + 1]
             now = time.time()
-            if budget:  # every rank must leave at the same step, or DDP's all-reduce hangs
-                stop = dist.all_sum([float(now - t_run > budget)])[0] > 0
+            if budget:  # the ranks agree on the time spent: same learning rate, same last step
+                time_frac = dist.all_sum([(now - t_run) / budget])[0] / dist.world
+                stop = time_frac >= 1.0
             if dist.main and not quiet and (now - last > 10 or i == steps_per_epoch - 1 or stop):
                 last = now
                 wps = (i + 1) * B * dist.world / (now - t0)

@@ -53,6 +53,17 @@ class ParameterCountTest(unittest.TestCase):
         cfg.length, cfg.target = 64, 32
         self.assertEqual(cfg.macs_per_instruction(), 2 * (13 * 256 + 2 * 2 * 1024 * 512) + 17_024)
 
+    def test_perfvec18_encoding_adds_five_inputs(self):
+        cfg = self.one_design("paper-uni")
+        cfg.set_encoding("perfvec18")
+        self.assertEqual(cfg.features, 18)
+        self.assertEqual(cfg.feature_names[13:], ["branch_taken", "data_reuse", "inst_reuse",
+                                                  "local_entropy", "global_entropy"])
+        self.assertEqual(cfg.parameter_count(), 1_073_348 + 5 * 256)
+        self.assertEqual(config.parse(cfg.card(), "card").feature_names, cfg.feature_names)
+        with self.assertRaisesRegex(config.ConfigError, "unknown feature encoding 'perfvec99'"):
+            cfg.set_encoding("perfvec99")
+
 
 if __name__ == "__main__":
     unittest.main()

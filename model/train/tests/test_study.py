@@ -29,6 +29,8 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
             again = study.study(ds, out, runs, 800, {}, threads=1, device="cpu")
             self.assertEqual(again, res)  # nothing re-run
             self.assertIn("| tiny-L16-T8 |", study.markdown(res))
+            self.assertEqual(study.run_name("tiny", study.parse_run("tiny:16:8:rob"), "perfvec18"),
+                             "tiny-L16-T8-rob-perfvec18")
             with self.assertRaisesRegex(ValueError, "expected VARIANT:L:T"):
                 study.parse_run("tiny:16")
 

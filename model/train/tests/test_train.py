@@ -74,6 +74,13 @@ class TrainEndToEndTest(unittest.TestCase):
             self.assertEqual(cfg.training["epochs_run"], 1)
             self.assertEqual(cfg.training["predicted_instructions"], 16 * 8)  # one step
 
+    def test_learning_rate_decays_with_the_wall_clock_budget_spent(self):
+        self.assertEqual(train.lr_factor(9, 10, 1000, 0.05), 1.0)  # end of warm-up
+        self.assertAlmostEqual(train.lr_factor(505, 10, 1000, 0.05), 0.525)  # half the steps
+        self.assertAlmostEqual(train.lr_factor(20, 10, 1000, 0.05, time_frac=0.5), 0.525)
+        self.assertAlmostEqual(train.lr_factor(20, 10, 1000, 0.05, time_frac=1.0), 0.05)
+        self.assertAlmostEqual(train.lr_factor(1000, 10, 1000, 0.05, time_frac=0.1), 0.05)
+
     def test_dataset_without_validation_programs_is_refused(self):
         with TempDir() as t:
             ds = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=100,
