@@ -135,7 +135,8 @@ def cmd_calibrate(args):
         raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
     win = data.Windows([ds.shard(n) for n in names], cfg.length, cfg.target, ds.design_columns(cfg.designs))
     rows = np.sort(np.random.default_rng(args.seed).permutation(len(win))[:args.windows])
-    rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error)
+    rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
+                              classifier=not args.no_classifier)
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
     cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)),
                                                   "max_error": args.max_error, "designs": rep},
@@ -236,7 +237,7 @@ def main(argv=None):
     s.add_argument("--nice", type=int, default=10)
     s.set_defaults(fn=cmd_study)
 
-    s = sub.add_parser("calibrate", help="shift the regressor biases per design so that summed cycles "
+    s = sub.add_parser("calibrate", help="shift the head biases per design so that summed cycles "
                                          "match on validation windows; writes a new package")
     s.add_argument("--package", required=True)
     s.add_argument("--dataset", required=True)
@@ -246,6 +247,8 @@ def main(argv=None):
     s.add_argument("--windows", type=int, default=4096, help="windows drawn (seeded) for the search")
     s.add_argument("--max-error", type=float, default=0.02,
                    help="aggregate cycle error allowed; the best exact accuracy within it wins (default 0.02)")
+    s.add_argument("--no-classifier", action="store_true",
+                   help="leave the regime classifier alone (shift the regressor biases only)")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--batch", type=int, default=128)
     s.add_argument("--device", default="auto")

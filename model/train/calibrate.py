@@ -1,13 +1,17 @@
-"""Post-training calibration of the regressor biases, per design.
+"""Post-training calibration of the heads' biases, per design.
 
 Rounding makes the predicted cycles of uncertain instructions collapse to the likelier side
 (with the log1p target an instruction that takes 1 cycle with probability q is predicted 1
-only for q > 0.585), so summed cycles, and with them CPI, come out biased. A shift added to
-output_layer_short.bias and output_layer_long.bias of each design, chosen on validation windows,
-removes most of that bias: among the shifts whose aggregate cycle error is at most
+only for q > 0.585), and the regime classifier calls an instruction long only when that is
+likelier than not, although a long instruction weighs a hundred short ones in summed cycles;
+so summed cycles, and with them CPI, come out biased. Three shifts per design, chosen on
+validation windows, remove most of that bias: one added to output_layer_short.bias, one to
+output_layer_long.bias, and one to the long logit (cls_fc2.bias[1]), which moves the
+classifier's decision threshold. Among the shift triples whose aggregate cycle error is at most
 `max_error` (or the smallest reachable, if larger), the one with the best exact-after-rounding
-accuracy wins, so max_error trades CPI accuracy against per-instruction exactness. The
-network stays the network of docs/model.md; only two biases per design change."""
+accuracy wins (ties: the smallest shifts), so max_error trades CPI accuracy against
+per-instruction exactness. The network stays the network of docs/model.md; only three biases
+per design change."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,23 +22,24 @@ from .config import ModelConfig
 
 GRID_SHORT = np.round(np.arange(-0.30, 0.60001, 0.01), 2)
 GRID_LONG = np.round(np.arange(-0.50, 0.50001, 0.05), 2)
+GRID_CLS = np.round(np.arange(-3.0, 1.00001, 0.25), 2)  # added to the long logit
 
 
 @torch.no_grad()
 def collect(net, windows: data.Windows, rows: np.ndarray, batch: int, device: str):
-    """Raw head outputs on the windows' target positions: (long? [D, n] bool, short [D, n],
-    long [D, n], true cycles [D, n])."""
+    """Raw head outputs on the windows' target positions: (long logit margin logits[1] -
+    logits[0] [D, n], short [D, n], long [D, n], true cycles [D, n])."""
     net.eval()
-    sel, sh, lo, tr = [], [], [], []
+    mar, sh, lo, tr = [], [], [], []
     for i in range(0, len(rows), batch):
         x, y, m = windows.batch(rows[i:i + batch])
         logits, s, l = net(torch.from_numpy(x).to(device))
         mm = torch.from_numpy(m).to(device)
-        sel.append((logits[..., 1] > logits[..., 0])[:, mm].cpu().numpy())
+        mar.append((logits[..., 1] - logits[..., 0])[:, mm].double().cpu().numpy())
         sh.append(s[:, mm].double().cpu().numpy())
         lo.append(l[:, mm].double().cpu().numpy())
         tr.append(y[m].T)
-    return (np.concatenate(sel, 1), np.concatenate(sh, 1), np.concatenate(lo, 1),
+    return (np.concatenate(mar, 1), np.concatenate(sh, 1), np.concatenate(lo, 1),
             np.concatenate(tr, 1).astype(np.int64))
 
 
@@ -42,40 +47,55 @@ def _cycles(pred: np.ndarray, clip: int) -> np.ndarray:
     return np.clip(np.floor(np.expm1(pred) + 0.5), 0, clip)
 
 
-def search(sel, s, l, true, clip: int, max_error: float = 0.02) -> tuple[float, float, dict]:
-    """Best (short shift, long shift) for one design; returns them and before/after figures."""
-    tc = np.minimum(true, clip)
+def search(margin, s, l, true, clip: int, max_error: float = 0.02,
+           grid_cls=GRID_CLS) -> tuple[float, float, float, dict]:
+    """Best (short shift, long shift, long-logit shift) for one design; returns them and
+    before/after figures. margin = logits[1] - logits[0] per instruction."""
+    tc = np.minimum(true, clip).astype(np.float32)
     total = max(float(true.sum()), 1.0)
-    cs = {d: _cycles(s + d, clip) for d in GRID_SHORT}
-    cl = {d: _cycles(l + d, clip) for d in GRID_LONG}
-    ex_s = {d: (cs[d] == tc)[~sel].sum() for d in GRID_SHORT}
-    ex_l = {d: (cl[d] == tc)[sel].sum() for d in GRID_LONG}
-    sum_s = {d: cs[d][~sel].sum() for d in GRID_SHORT}
-    sum_l = {d: cl[d][sel].sum() for d in GRID_LONG}
-    best, cands = None, []
-    for ds in GRID_SHORT:
-        for dl in GRID_LONG:
-            err = abs(sum_s[ds] + sum_l[dl] - total) / total
-            cands.append((err, -(ex_s[ds] + ex_l[dl]), ds, dl))
-    bound = max(max_error, min(c[0] for c in cands) + 1e-12)
-    ok = [c for c in cands if c[0] <= bound]
-    best = min(ok, key=lambda c: (c[1], abs(c[2]) + abs(c[3])))
     n = len(tc)
-    before = next(c for c in cands if c[2] == 0 and c[3] == 0)
-    return float(best[2]) + 0.0, float(best[3]) + 0.0, {
-        "cycle_error_before": before[0], "exact_before": -before[1] / n,
-        "cycle_error_after": best[0], "exact_after": -best[1] / n}
+    # rows: candidate shifts; columns: instructions
+    cs = np.stack([_cycles(s + d, clip) for d in GRID_SHORT]).astype(np.float32)
+    cl = np.stack([_cycles(l + d, clip) for d in GRID_LONG]).astype(np.float32)
+    eq_s, eq_l = (cs == tc).astype(np.float32), (cl == tc).astype(np.float32)
+    i0s, i0l = int(np.argmin(np.abs(GRID_SHORT))), int(np.argmin(np.abs(GRID_LONG)))
+    err, exact, cost, shifts, before = [], [], [], [], None
+    for dc in grid_cls:
+        sel = (margin + dc > 0).astype(np.float32)
+        short = 1.0 - sel
+        e = np.abs((cs @ short)[:, None] + (cl @ sel)[None, :] - total) / total
+        x = (eq_s @ short)[:, None] + (eq_l @ sel)[None, :]
+        if dc == 0:
+            before = (float(e[i0s, i0l]), float(x[i0s, i0l]))
+        err.append(e.ravel())
+        exact.append(x.ravel())
+        cost.append((np.abs(GRID_SHORT)[:, None] + np.abs(GRID_LONG)[None, :] + abs(dc)).ravel())
+        a, b = np.meshgrid(GRID_SHORT, GRID_LONG, indexing="ij")
+        shifts.append(np.stack([a.ravel(), b.ravel(), np.full(a.size, dc)], 1))
+    err, exact, cost, shifts = (np.concatenate(v) for v in (err, exact, cost, shifts))
+    ok = np.flatnonzero(err <= max(max_error, err.min() + 1e-12))
+    i = ok[np.lexsort((cost[ok], -exact[ok]))[0]]  # most exact, then the smallest shifts
+    if before is None:  # 0 is not in the classifier grid: score the unshifted heads
+        p = np.where(margin > 0, _cycles(l, clip), _cycles(s, clip))
+        before = (abs(float(p.sum()) - total) / total, float((p == tc).sum()))
+    ds, dl, dc = (float(v) + 0.0 for v in shifts[i])
+    return ds, dl, dc, {"cycle_error_before": before[0], "exact_before": before[1] / n,
+                        "cycle_error_after": float(err[i]), "exact_after": float(exact[i]) / n}
 
 
 def calibrate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, batch: int,
-              device: str, max_error: float = 0.02) -> dict:
-    """Shifts the regressor biases of every design in place; returns what was done."""
-    sel, s, l, true = collect(net, windows, rows, batch, device)
+              device: str, max_error: float = 0.02, classifier: bool = True) -> dict:
+    """Shifts the head biases of every design in place (the long logit only with classifier);
+    returns what was done."""
+    margin, s, l, true = collect(net, windows, rows, batch, device)
     report = {}
     for d, name in enumerate(cfg.designs):
-        ds, dl, fig = search(sel[d], s[d], l[d], true[d], cfg.clip, max_error)
+        ds, dl, dc, fig = search(margin[d], s[d], l[d], true[d], cfg.clip, max_error,
+                                 GRID_CLS if classifier else np.zeros(1))
         head = net.heads[d]
         head.output_layer_short.bias.data += ds
         head.output_layer_long.bias.data += dl
-        report[name] = {"short_shift": ds, "long_shift": dl, **{k: round(float(v), 5) for k, v in fig.items()}}
+        head.cls_fc2.bias.data[1] += dc
+        report[name] = {"short_shift": ds, "long_shift": dl, "long_logit_shift": dc,
+                        **{k: round(float(v), 5) for k, v in fig.items()}}
     return report

@@ -11,8 +11,21 @@ COLS = (("rel5", "rel5%", 100), ("rae", "RAE", 1), ("mae", "MAE", 1), ("rmse", "
 
 
 def load(path: str) -> dict:
+    """An eval JSON of `python3 -m model.train eval` or of `neuroscalar eval --json` (C++: a list
+    of programs, ranking under 'epochs'), in the Python layout."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        ev = json.load(f)
+    if isinstance(ev.get("programs"), list):
+        progs = {}
+        for p in ev["programs"]:
+            q = {k: v for k, v in p.items() if k not in ("program", "ranking")}
+            ep = (p.get("ranking") or {}).get("epochs")
+            if ep:
+                q["ranking"] = {"epoch_kendall_tau": ep["kendall_tau"], "epoch_best_design_picked": ep["best_match"]}
+            progs[p["program"]] = q
+        ev = {**ev, "programs": progs}
+        ev.setdefault("window", None)
+    return ev
 
 
 def _fmt(v: float, scale: float) -> str:
@@ -77,13 +90,40 @@ def side_by_side(fp32: dict, int8: dict) -> str:
     return "\n".join(rows)
 
 
+def design_summary(fp32: dict, int8: dict | None = None) -> str:
+    """Per design, means over the programs: exact, within ±1, program CPI error (INT8 beside FP32)."""
+    def means(ev, d):
+        ps = [p["designs"][d] for p in ev["programs"].values()]
+        return [float(np.mean([p[k] for p in ps])) for k in ("exact", "within1", "cpi_error")]
+    heads = ["exact", "±1", "CPI error"]
+    if int8:
+        rows = ["| design | " + " | ".join(f"{h} FP32 | {h} INT8" for h in heads) + " |",
+                "|---|" + "---|" * 6]
+    else:
+        rows = ["| design | " + " | ".join(heads) + " |", "|---|---|---|---|"]
+    cols = []
+    for d in fp32["designs"]:
+        f = means(fp32, d)
+        q = means(int8, d) if int8 else None
+        cols.append(f + (q or []))
+        cells = [f"{100 * f[i]:.2f}%" + (f" | {100 * q[i]:.2f}%" if q else "") for i in range(3)]
+        rows.append(f"| {d} | " + " | ".join(cells) + " |")
+    m = np.mean(cols, axis=0)
+    cells = [f"{100 * m[i]:.2f}%" + (f" | {100 * m[3 + i]:.2f}%" if int8 else "") for i in range(3)]
+    rows.append("| **mean** | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def render(fp32_path: str, int8_path: str | None = None) -> str:
     ev = load(fp32_path)
-    out = [f"### {ev['variant']} (window {ev['window'][0]}/{ev['window'][1]}): per program, mean over designs",
-           "", per_program(ev), ""]
+    win = f" (window {ev['window'][0]}/{ev['window'][1]})" if ev.get("window") else ""
+    q = load(int8_path) if int8_path else None
+    out = [f"### {ev['variant']}{win}: per design, mean over programs" + (" (FP32, INT8)" if q else ""),
+           "", design_summary(ev, q), "",
+           f"### {ev['variant']}{win}: per program, mean over designs", "", per_program(ev), ""]
     for d in ev["designs"]:
         out += [f"#### design {d}", "", per_program(ev, d), ""]
     out += ["### Program CPI error per design", "", cpi_table(ev), ""]
-    if int8_path:
-        out += ["### INT8 vs FP32", "", side_by_side(ev, load(int8_path)), ""]
+    if q:
+        out += ["### INT8 vs FP32", "", side_by_side(ev, q), ""]
     return "\n".join(out)

@@ -14,14 +14,32 @@ class CalibrateTest(unittest.TestCase):
         rng = np.random.default_rng(0)
         true = (rng.random(10000) < 0.4).astype(np.int64)
         s = np.where(true == 1, 0.3, 0.1) + rng.normal(0, 0.02, 10000)
-        sel = np.zeros(10000, dtype=bool)
-        ds, dl, fig = calibrate.search(sel, s, s + 3, true, clip=1000)
+        margin = np.full(10000, -5.0)  # the classifier is sure: all short
+        ds, dl, dc, fig = calibrate.search(margin, s, s + 3, true, clip=1000)
         self.assertAlmostEqual(fig["cycle_error_before"], 1.0)
         self.assertAlmostEqual(fig["exact_before"], 0.6, places=2)
         self.assertLess(fig["cycle_error_after"], 0.01)
         self.assertGreater(fig["exact_after"], 0.99)
         self.assertTrue(math.log(1.5) - 0.3 < ds < math.log(1.5) - 0.1)  # 1s round up, 0s stay
         self.assertEqual(dl, 0.0)  # no long-regime rows: the smallest long shift wins
+        self.assertEqual(dc, 0.0)
+
+    def test_search_moves_the_classifier_threshold_to_catch_missed_long_instructions(self):
+        # 2% take 100 cycles but the classifier leans short on them (margin -0.6); the long
+        # regressor is right; the others take 0 cycles and the classifier is sure of it
+        rng = np.random.default_rng(1)
+        long = rng.random(20000) < 0.02
+        true = np.where(long, 100, 0)
+        margin = np.where(long, -0.6, -4.0)
+        s, l = np.full(20000, 0.1), np.full(20000, np.log1p(100.0))
+        ds, dl, dc, fig = calibrate.search(margin, s, l, true, clip=1000, max_error=0.02)
+        self.assertAlmostEqual(fig["cycle_error_before"], 1.0)
+        self.assertEqual(fig["cycle_error_after"], 0.0)
+        self.assertEqual(fig["exact_after"], 1.0)
+        self.assertEqual((ds, dl, dc), (0.0, 0.0, 0.75))  # the smallest shift that flips them
+        _, _, dc0, fig0 = calibrate.search(margin, s, l, true, clip=1000, grid_cls=np.zeros(1))
+        self.assertEqual(dc0, 0.0)
+        self.assertGreater(fig0["cycle_error_after"], 0.4)  # regressor shifts alone cannot fix it
 
     def test_calibrate_shifts_only_regressor_biases(self):
         with TempDir() as t:
@@ -35,7 +53,10 @@ class CalibrateTest(unittest.TestCase):
             for k, v in net.state_dict().items():
                 changed = not bool((v == before[k]).all())
                 if changed:
-                    self.assertRegex(k, r"heads\.\d\.output_layer_(short|long)\.bias")
+                    self.assertRegex(k, r"heads\.\d\.(output_layer_(short|long)|cls_fc2)\.bias")
+            for d in range(len(cfg.designs)):  # of cls_fc2 only the long logit's bias moves
+                self.assertEqual(float(net.state_dict()[f"heads.{d}.cls_fc2.bias"][0]),
+                                 float(before[f"heads.{d}.cls_fc2.bias"][0]))
             for dname, r in rep.items():
                 self.assertLessEqual(r["cycle_error_after"], r["cycle_error_before"] + 1e-9)
             cfg.metrics["calibration"] = rep

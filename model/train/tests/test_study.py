@@ -45,6 +45,24 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
             self.assertIn(f"| syn_d | {d.shard('syn_d').n} |", md.replace(",", ""))
             self.assertIn("#### design rob", md)
             self.assertIn("+0.00", md)
+            self.assertIn("| design | exact FP32 | exact INT8 |", md)
+
+    def test_report_reads_the_cpp_eval_layout(self):
+        with TempDir() as t:
+            m = {"exact": 0.75, "within1": 0.9, "within2": 0.95, "rel5": 0.75, "rae": 0.5, "mae": 0.3,
+                 "rmse": 1.0, "cpi_error": 0.04}
+            ev = {"variant": "paper-uni", "backend": "int8", "designs": ["8w"],
+                  "programs": [{"program": "xz", "instructions": 10, "epochs": 1, "designs": {"8w": m},
+                                "ranking": {"epochs": {"kendall_tau": 0.5, "best_match": 1.0}}}]}
+            p = Path(t, "cpp.json")
+            p.write_text(json.dumps(ev))
+            loaded = report.load(str(p))
+            self.assertEqual(loaded["programs"]["xz"]["ranking"],
+                             {"epoch_kendall_tau": 0.5, "epoch_best_design_picked": 1.0})
+            md = report.render(str(p))
+            self.assertIn("| xz | 10 | 75.0% | 0.500 | 0.300 | 1.000 | 75.0% | 90.0% | 95.0% |", md)
+            self.assertIn("| 8w | 75.00% | 90.00% | 4.00% |", md)
+            self.assertIn("| xz | 4.00% | 100% | 0.50 |", md)
 
 
 if __name__ == "__main__":
