@@ -70,6 +70,8 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
         res = train.train(cfg, ds, os.path.join(out, name), device=device, threads=threads,
                           resume=True)  # an interrupted run continues from its last epoch
         secs = time.time() - t0
+        if not res:  # a further rank of a torchrun-launched study: rank 0 records the run
+            continue
         card = config.load(os.path.join(out, name))
         done.append({"name": name, **r, "variant": cfg.variant, "encoding": cfg.encoding,
                      "batch": cfg.hp("batch_size"), "parameters": cfg.parameter_count(),

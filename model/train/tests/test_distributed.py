@@ -1,4 +1,5 @@
 """torchrun-launched DistributedDataParallel training (gloo, 2 ranks on the CPU)."""
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,16 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
             card = Path(out, "model.yaml").read_text()
             self.assertIn("world: 2", card)
             self.assertIn("device: cpu", card)
+
+            # a study of two runs in one torchrun launch: the process group is set up per run
+            p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                                "--redirects", "1", "--tee", "1",
+                                "-m", "model.train", "study", "--dataset", ds, "--out", os.path.join(t, "study"),
+                                "--instructions", "640", "--nice", "0", f"{cfg}:16:8", f"{cfg}:12:4:rob"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+            self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+            self.assertEqual([r["name"] for r in json.loads(Path(t, "study", "study.json").read_text())],
+                             ["tiny-L16-T8", "tiny-L12-T4-rob"])
 
 
 if __name__ == "__main__":
