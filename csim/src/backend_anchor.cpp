@@ -1,8 +1,9 @@
-// Compiled into every executable that links ns_csim (an INTERFACE source): referencing the
-// prediction backend's object file keeps its static registrar (ns::model::backend.h).
+// Compiled into every target that links ns_csim (an INTERFACE source): a reference to the
+// prediction backend's object file keeps its static registrar in the executable
+// (ns/model/backend.h). `used` keeps the otherwise unused pointer, and with it the reference.
 namespace ntr::csim {
 extern int g_neutrino_sim_backend;
 namespace {
-[[maybe_unused]] const int* const kKeepNeutrinoSimBackend = &g_neutrino_sim_backend;
+[[gnu::used]] const int* const kKeepNeutrinoSimBackend = &g_neutrino_sim_backend;
 }  // namespace
 }  // namespace ntr::csim
