@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "ntr/csim/lockstep.h"
 #include "ntr/csim/machine.h"
 #include "ntr/csim/units.h"
 #include "ntr/isa/semantics.h"
@@ -470,5 +471,72 @@ TEST(MachineErrorTest, CycleLimit) {
     FAIL();
   } catch (const SimError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::CycleLimit);
+  }
+}
+
+TEST(LockstepTest, AcceptsAnIdenticalRunInAnyStreamOrderAndNamesTheFirstDifference) {
+  const std::string text = R"(
+.stream dma
+  dma ld g=gwb:0 l=lwb:0 len=8 row_bytes=16 sig=s1
+  dma ld g=gwb:256 l=cb:0 len=16 sig=s2
+  dma ld g=gib:0 l=lib:0 len=8 sig=s3
+  dma st g=gib:64 l=lib:32 len=16 wait=s4
+  halt
+.stream mac
+  wait s1
+  mvm x=0 w=0 rows=8 bank=0 clr wait=s3 sig=s5
+  halt
+.stream ppu
+  wait s2
+  ppu n=16 a=acc:0 d=lib8:32 cb=0 rq=row sat1=s8 wait=s5 sig=s4
+  halt
+)";
+  const auto cfg = accel("tiny");
+  auto load = [&](Machine& m) {
+    m.load_program(program(text));
+    for (int i = 0; i < 448; ++i) m.gwb()[static_cast<size_t>(i)] = static_cast<uint8_t>(i * 37 + 11);
+    for (int i = 0; i < 8; ++i) m.gib()[static_cast<size_t>(i)] = static_cast<uint8_t>(i * 91);
+  };
+  // The "other side": a second csim whose completions are replayed, two of them swapped.
+  Machine other(cfg);
+  load(other);
+  Recorder rec;
+  rec.writes = true;
+  other.set_observer(&rec);
+  other.run();
+  std::vector<Retired> seq = rec.retired;
+  ASSERT_GT(seq.size(), 8u);
+  // Two completions of different streams, reported in the other order.
+  ASSERT_NE(seq[0].stream, seq[1].stream);
+  std::swap(seq[0], seq[1]);
+  {
+    Machine m(cfg);
+    load(m);
+    Lockstep ls(m);
+    for (const auto& r : seq) ASSERT_EQ(ls.check(r), "") << describe(r);
+    EXPECT_EQ(ls.finish(), "");
+    EXPECT_EQ(ls.checked(), seq.size());
+  }
+  {
+    Machine m(cfg);
+    load(m);
+    Lockstep ls(m);
+    std::vector<Retired> bad = rec.retired;
+    for (auto& r : bad)
+      if (r.op == isa::Opcode::Ppu) r.writes.at(0).values.at(5) ^= 1;
+    std::string first;
+    for (const auto& r : bad)
+      if (first.empty()) first = ls.check(r);
+    EXPECT_NE(first.find("ppu pc 1 ppu"), std::string::npos) << first;
+    EXPECT_NE(first.find("LIB tile 0 element 37"), std::string::npos) << first;
+  }
+  {
+    Machine m(cfg);
+    load(m);
+    Lockstep ls(m);
+    Retired late = rec.retired.back();
+    late.done += 1;
+    for (size_t i = 0; i + 1 < rec.retired.size(); ++i) ASSERT_EQ(ls.check(rec.retired[i]), "");
+    EXPECT_NE(ls.check(late).find("csim completed"), std::string::npos);
   }
 }
