@@ -304,7 +304,9 @@ TEST(TraceFifoTest, DrainsRealRecordsUnderBackPressureWithoutLoss) {
     EXPECT_EQ(f.csr_read(kStatus) & 2u, 2u);  // epoch done
     EXPECT_TRUE(f.ports().irq_o);
     // A drain slower than the average retire rate (2.5 records/cycle) must stall the front end.
-    if (ready < 1.0) EXPECT_GT(o.stalls_model, 0u);
+    if (ready < 1.0) {
+      EXPECT_GT(o.stalls_model, 0u);
+    }
   }
 }
 
