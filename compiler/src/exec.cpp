@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -156,6 +157,8 @@ ExecResult execute(const isa::Program& prog, const isa::AccelConfig& cfg, const 
                   GR.read(static_cast<std::size_t>(k), unit, is.start, is.done, rep, nr);
               }
             } else {
+              if (tiles > 1 && ti == 0 && std::abs(is.addr_tile_stride[0]) < d.len)
+                fail(ti, "tiles store to overlapping global bytes");
               std::copy_n(T.lib.begin() + l, d.len, G.begin() + g);
               if (check_races) {
                 for (int64_t b = 0; b < d.len; ++b)

@@ -13,32 +13,28 @@ namespace ntr::compiler {
 using isa::Stream;
 
 const ChannelInfo& channel_info(int ch) {
-  static const ChannelInfo k[kChannelCount] = {
-      {"w_full", Stream::Dma, Stream::Mac},     {"w_free", Stream::Mac, Stream::Dma},
-      {"a_full0", Stream::Mac, Stream::Ppu},    {"a_full1", Stream::Mac, Stream::Ppu},
-      {"a_free0", Stream::Ppu, Stream::Mac},    {"a_free1", Stream::Ppu, Stream::Mac},
-      {"u_ready", Stream::Ppu, Stream::Mac},    {"h_ready0", Stream::Ppu, Stream::Mac},
-      {"h_ready1", Stream::Ppu, Stream::Mac},   {"x_loaded", Stream::Dma, Stream::Mac},
-      {"x_free", Stream::Mac, Stream::Dma},     {"y_loaded0", Stream::Dma, Stream::Mac},
-      {"y_loaded1", Stream::Dma, Stream::Mac},  {"y_free0", Stream::Mac, Stream::Dma},
-      {"y_free1", Stream::Mac, Stream::Dma},    {"s_ready0", Stream::Ppu, Stream::Dma},
-      {"s_ready1", Stream::Ppu, Stream::Dma},   {"s_done0", Stream::Dma, Stream::Ppu},
-      {"s_done1", Stream::Dma, Stream::Ppu},    {"p_loaded0", Stream::Dma, Stream::Ppu},
-      {"p_loaded1", Stream::Dma, Stream::Ppu},  {"cb_loaded", Stream::Dma, Stream::Ppu},
-      {"hy_loaded", Stream::Dma, Stream::Mac},  {"hy_free", Stream::Mac, Stream::Dma},
-      {"a2_ready", Stream::Ppu, Stream::Mac},   {"res_ready", Stream::Ppu, Stream::Dma},
-      {"res_done", Stream::Dma, Stream::Ppu},
+  static const ChannelInfo k[] = {
+      {"w_full", Stream::Dma, Stream::Mac, 0},    {"w_free", Stream::Mac, Stream::Dma, 2},
+      {"a_full0", Stream::Mac, Stream::Ppu, 0},   {"a_full1", Stream::Mac, Stream::Ppu, 0},
+      {"a_free0", Stream::Ppu, Stream::Mac, 1},   {"a_free1", Stream::Ppu, Stream::Mac, 1},
+      {"u_ready", Stream::Ppu, Stream::Mac, 0},   {"h_ready0", Stream::Ppu, Stream::Mac, 0},
+      {"h_ready1", Stream::Ppu, Stream::Mac, 0},  {"x_loaded", Stream::Dma, Stream::Mac, 0},
+      {"x_free", Stream::Mac, Stream::Dma, 1},    {"y_loaded0", Stream::Dma, Stream::Mac, 0},
+      {"y_loaded1", Stream::Dma, Stream::Mac, 0}, {"y_free0", Stream::Mac, Stream::Dma, 1},
+      {"y_free1", Stream::Mac, Stream::Dma, 1},   {"s_ready0", Stream::Ppu, Stream::Dma, 0},
+      {"s_ready1", Stream::Ppu, Stream::Dma, 0},  {"s_done0", Stream::Dma, Stream::Ppu, 0},
+      {"s_done1", Stream::Dma, Stream::Ppu, 0},   {"p_loaded0", Stream::Dma, Stream::Ppu, 0},
+      {"p_loaded1", Stream::Dma, Stream::Ppu, 0}, {"cb_loaded", Stream::Dma, Stream::Ppu, 0},
+      {"hy_loaded", Stream::Dma, Stream::Mac, 0}, {"hy_free", Stream::Mac, Stream::Dma, 1},
+      {"a2_ready", Stream::Ppu, Stream::Mac, 0},  {"res_ready", Stream::Ppu, Stream::Dma, 0},
+      {"res_done", Stream::Dma, Stream::Ppu, 1},
   };
+  static_assert(std::size(k) == kChannelCount, "one entry per channel");
+  static_assert(kChannelCount <= isa::kSemCount, "every channel needs a semaphore");
   return k[ch];
 }
 
 namespace {
-
-constexpr int kInitialCredits[kChannelCount] = {
-    /*w_full*/ 0, /*w_free*/ 2, /*a_full*/ 0, 0, /*a_free*/ 1, 1, /*u_ready*/ 0, 0, 0,
-    /*x_loaded*/ 0, /*x_free*/ 1, 0, 0, /*y_free*/ 1, 1, /*s_ready*/ 0, 0, /*s_done*/ 0, 0,
-    /*p_loaded*/ 0, 0, /*cb_loaded*/ 0, /*hy_loaded*/ 0, /*hy_free*/ 1, /*a2*/ 0,
-    /*res_ready*/ 0, /*res_done*/ 1};
 
 // What a chain does with its hidden state after a step.
 enum class Out { None, Store, CombineStore, CombineMiddle };
@@ -61,7 +57,7 @@ class Gen {
  public:
   explicit Gen(const Plan& p) : p_(p), m_(p.m), cfg_(p.cfg) {
     for (int c = 0; c < kChannelCount; ++c)
-      for (int i = 0; i < kInitialCredits[c]; ++i) produced_[c].push_back(0);
+      for (int i = 0; i < channel_info(c).credits; ++i) produced_[c].push_back(0);
   }
 
   void window(int w, WindowCode& out) {
@@ -109,10 +105,9 @@ class Gen {
     return v.back();
   }
 
-  void begin_unit(std::string name, std::string kind) {
+  void begin_unit(std::string name) {
     unit_ = static_cast<int>(unit_start_.size());
     cur_->unit_names.push_back(std::move(name));
-    cur_->unit_kinds.push_back(std::move(kind));
     unit_start_.push_back(mac_t_);
   }
 
@@ -562,18 +557,18 @@ class Gen {
   void bi_window() {
     const int L = m_.length, T = m_.target, C = m_.context();
     const int64_t spill_tile = p_.spill_in_gib ? p_.bank_bytes : p_.spill_stride;
-    begin_unit(fmt::format("window {} start", w_), "lstm");
+    begin_unit("window start");
     for (int d = 0; d < 2; ++d) zero_chain(d, 1);
     for (int layer = 0; layer < 2; ++layer) {
       if (layer == 1) {
-        begin_unit("layer 1 start", "lstm");
+        begin_unit("layer 1 start");
         for (int d = 0; d < 2; ++d) zero_chain(d, 1);
       }
       for (int s = 0; s < L; ++s) {
         const int pf = s, pb = L - 1 - s;
         if (layer == 0 && s % p_.burst == 0) {
           const int k = std::min(p_.burst, L - s);
-          begin_unit(fmt::format("layer 0 burst + step {}", s), "lstm");
+          begin_unit(fmt::format("layer 0 burst + step {}", s));
           std::vector<int> pos;
           for (int i = 0; i < k; ++i) {
             pos.push_back(s + i);
@@ -581,7 +576,7 @@ class Gen {
           }
           burst(pos, {{s, k}, {L - s - k, k}});
         } else {
-          begin_unit(fmt::format("layer {} step {}", layer, s), "lstm");
+          begin_unit(fmt::format("layer {} step {}", layer, s));
         }
         std::array<ChainStep, 2> cs;
         for (int d = 0; d < 2; ++d) {
@@ -632,18 +627,18 @@ class Gen {
     const int T = m_.target, C = m_.context();
     const int G = C + T;  // positions computed: the right context cannot influence any output
     const int64_t spill_tile = p_.spill_in_gib ? p_.bank_bytes : p_.spill_stride;
-    begin_unit(fmt::format("window {} start", w_), "lstm");
+    begin_unit("window start");
     zero_chain(0, 1);
     zero_chain(1, 1);
     for (int g = 0; g <= G; ++g) {
       if (g < G && g % p_.burst == 0) {
         const int k = std::min(p_.burst, G - g);
-        begin_unit(fmt::format("burst + group {}", g), "lstm");
+        begin_unit(fmt::format("burst + group {}", g));
         std::vector<int> pos;
         for (int i = 0; i < k; ++i) pos.push_back(g + i);
         burst(pos, {{g, k}});
       } else {
-        begin_unit(fmt::format("group {}", g), "lstm");
+        begin_unit(fmt::format("group {}", g));
       }
       std::array<ChainStep, 2> cs;
       if (g < G) {  // layer 0 at position g
@@ -683,7 +678,7 @@ class Gen {
     cat_ = Cat::Heads;
     for (int j0 = 0; j0 < T; j0 += Q) {
       const int q = std::min(Q, T - j0);
-      begin_unit(fmt::format("heads, targets {}..{}", j0, j0 + q - 1), "heads");
+      begin_unit(fmt::format("heads, targets {}..{}", j0, j0 + q - 1));
       int64_t nb = 0;
       for (int i = 0; i < q; ++i) nb = std::max(nb, row_store_t_[y1_row(j0 + i)] + 1);
       dma_lib(isa::Dir::Ld, spill_space(), y1_row(j0), spill_tile, 0, p_.lib_hy, static_cast<int64_t>(q) * Y,
@@ -879,7 +874,7 @@ class Gen {
 // token order, and along its consumer stream the waits take tokens 0, 1, 2, ... in order.
 void verify_channels(const GenResult& r) {
   std::array<int64_t, kChannelCount> next_sig{}, next_wait{};
-  for (int c = 0; c < kChannelCount; ++c) next_sig[c] = kInitialCredits[c];
+  for (int c = 0; c < kChannelCount; ++c) next_sig[c] = channel_info(c).credits;
   for (const WindowCode& w : r.windows) {
     for (int s = 0; s < isa::kStreams; ++s) {
       for (const GenOp& op : w.ops[static_cast<std::size_t>(s)]) {
@@ -905,20 +900,18 @@ void verify_channels(const GenResult& r) {
 GenResult generate(const Plan& p) {
   GenResult r;
   Gen g(p);
-  std::array<int, kChannelCount> before{};
-  std::array<int, kChannelCount> after1{};
+  std::array<std::array<int, kChannelCount>, 3> entering{};
   for (int w = 0; w < 3; ++w) {
-    if (w == 1) before = g.counts_now();
+    entering[static_cast<std::size_t>(w)] = g.counts_now();
     const int64_t t0 = g.mac_time();
     g.window(w, r.windows[static_cast<std::size_t>(w)]);
     if (w == 1) r.ideal_window_cycles = g.mac_time() - t0;
-    if (w == 2) after1 = g.counts_now();
   }
   verify_channels(r);
-  // Per-window semaphore balance: the counts entering windows 1 and 3 must agree for the window
-  // loop to be correct; the program starts with these counts.
-  (void)after1;
-  r.credits = before;
+  // Every window must leave the semaphores as it found them for one loop body to serve all
+  // windows; the program starts with the counts a window starts with.
+  if (entering[1] != entering[2]) throw CompileError("internal: semaphore counts differ between windows");
+  r.credits = entering[1];
   return r;
 }
 

@@ -36,6 +36,7 @@ enum Channel : int {
 struct ChannelInfo {
   const char* name;
   isa::Stream producer, consumer;
+  int credits;  // tokens available before anything is produced (free slots of a resource)
 };
 const ChannelInfo& channel_info(int ch);
 
@@ -70,7 +71,6 @@ using StreamOps = std::array<std::vector<GenOp>, isa::kStreams>;
 struct WindowCode {
   StreamOps ops;                        // per stream, in emission order
   std::vector<std::string> unit_names;  // per unit
-  std::vector<std::string> unit_kinds;  // classification for the report (lstm, proj, heads)
 };
 
 struct GenResult {

@@ -127,8 +127,6 @@ struct Plan {
 
   std::vector<uint8_t> gwb_image;  // weights, constants (spill area zero)
 
-  int res_row_bytes() const { return 4 * m.design_count(); }
-  int chains_active_total() const { return m.bidirectional() ? 2 : 2; }
 };
 
 struct PlanOptions {

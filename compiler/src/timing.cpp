@@ -71,7 +71,7 @@ struct Arrival {
 }  // namespace
 
 struct Engine::Impl {
-  const isa::AccelConfig& cfg;
+  const isa::AccelConfig cfg;  // a copy: callers may pass a temporary
   TimingOptions opt;
   std::array<StreamState, isa::kStreams> st;
   std::array<int64_t, isa::kSemCount> sem{};
@@ -160,10 +160,7 @@ struct Engine::Impl {
     return {o.wait, r};
   }
 
-  void signal(int s, int64_t t_signal, int sm) {
-    (void)s;
-    arrivals.push({t_signal + isa::kSemLatency, sm});
-  }
+  void signal(int64_t t_signal, int sm) { arrivals.push({t_signal + isa::kSemLatency, sm}); }
 
   void apply_arrivals(int64_t t) {
     while (!arrivals.empty() && arrivals.top().t <= t) {
@@ -208,10 +205,13 @@ struct Engine::Impl {
     const int64_t distinct = dm.dir == isa::Dir::Ld && stride == 0 ? 1 : cfg.tiles;
     for (int64_t t = 0; t < distinct; ++t) {
       const int64_t lo = g0 + t * stride, hi = lo + bytes - 1;
-      for (int64_t b = std::max<int64_t>(0, lo / bank); b <= std::min(cfg.gib_banks - 1, hi / bank); ++b)
-        ++count[static_cast<std::size_t>(b)];
+      const int64_t first = lo / bank > 0 ? lo / bank : 0;
+      const int64_t last = hi / bank < cfg.gib_banks - 1 ? hi / bank : cfg.gib_banks - 1;
+      for (int64_t b = first; b <= last; ++b) ++count[static_cast<std::size_t>(b)];
     }
-    return std::max<int64_t>(1, *std::max_element(count.begin(), count.end()));
+    int64_t most = 1;
+    for (int64_t c : count) most = c > most ? c : most;
+    return most;
   }
 
   // One attempt of stream s at cycle t; returns true if an instruction executed or started.
@@ -260,7 +260,7 @@ struct Engine::Impl {
           break;
         }
         case Opcode::Signal:
-          signal(s, t, static_cast<int>(o.f.v[isa::fld::kSignalSem]));
+          signal(t, static_cast<int>(o.f.v[isa::fld::kSignalSem]));
           break;
         case Opcode::Wait: {
           auto& c = sem[static_cast<std::size_t>(o.f.v[isa::fld::kWaitSem])];
@@ -303,7 +303,7 @@ struct Engine::Impl {
     ss.last_done = std::max(ss.last_done, done);
     last_done_all = std::max(last_done_all, done);
     for (int sg : o.sig)
-      if (sg >= 0) signal(s, done, sg);
+      if (sg >= 0) signal(done, sg);
     res.busy[static_cast<std::size_t>(s)] += busy;
     res.busy_by_cat[static_cast<std::size_t>(s)][static_cast<std::size_t>(o.cat)] += busy;
     ++res.datapath[static_cast<std::size_t>(s)];

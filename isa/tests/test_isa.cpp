@@ -209,3 +209,51 @@ TEST(IsaTest, CostsFollowTheYaml) {
   EXPECT_EQ(busy_cycles(to_fields(d), c), 4 + 1);
   EXPECT_EQ(busy_cycles(to_fields(Sync{}), c), 1);
 }
+
+TEST(IsaTest, ProgramFilesRejectIllegalWordsWithTheirOffset) {
+  Program p = assemble(".stream dma\n nop\n halt\n.stream mac\n mvm x=0 w=0 rows=1 bank=0\n halt\n"
+                       ".stream ppu\n halt\n");
+  EXPECT_EQ(deserialize(serialize(p), "ok.bin"), p);
+  // Set reserved bit 60 of the mvm (mac stream, instruction 0: after the 40-byte header and the
+  // two dma words).
+  p.stream(Stream::Mac)[0].set(60, 1, 1);
+  auto error_of = [](const std::vector<uint8_t>& b) {
+    try {
+      deserialize(b, "bad.bin");
+    } catch (const IsaError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string e = error_of(serialize(p));
+  EXPECT_NE(e.find("bad.bin: mac stream, instruction 0 (byte offset 0x48): illegal instruction: MVM: reserved bit 60 is set"),
+            std::string::npos)
+      << e;
+  // Truncated, corrupt and foreign files.
+  auto good = serialize(assemble(".stream dma\n halt\n.stream mac\n halt\n.stream ppu\n halt\n"));
+  EXPECT_NE(error_of({good.begin(), good.begin() + 20}).find("truncated program file"), std::string::npos);
+  auto corrupt = good;
+  corrupt.back() ^= 1;
+  EXPECT_NE(error_of(corrupt).find("checksum mismatch"), std::string::npos);
+  auto foreign = good;
+  foreign[0] = 'X';
+  EXPECT_NE(error_of(foreign).find("bad magic"), std::string::npos);
+  auto version = good;
+  version[12] = 99;
+  EXPECT_NE(error_of(version).find("ISA version 99"), std::string::npos);
+  auto shorter = good;
+  shorter.pop_back();
+  EXPECT_NE(error_of(shorter).find("header announces"), std::string::npos);
+  // A stream that does not end with halt, a loop past the end.
+  Program nohalt;
+  nohalt.stream(Stream::Dma).push_back(encode(Nop{}));
+  nohalt.stream(Stream::Mac).push_back(encode(Halt{}));
+  nohalt.stream(Stream::Ppu).push_back(encode(Halt{}));
+  EXPECT_NE(error_of(serialize(nohalt)).find("dma stream does not end with halt"), std::string::npos);
+  Program loop = nohalt;
+  Loop l;
+  l.count = 2;
+  l.body = 5;
+  loop.stream(Stream::Dma) = {encode(l), encode(Halt{})};
+  EXPECT_NE(error_of(serialize(loop)).find("loop body of 5 runs past the end"), std::string::npos);
+}
