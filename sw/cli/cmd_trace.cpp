@@ -29,6 +29,7 @@ struct Args {
   std::string skip = "0", warmup = "0", epoch = "100000", epochs = "1", interval = "0";
   pid_t pid = 0;
   double gap_ms = 0;
+  unsigned thread = 0;
   std::string in, out, err;
   bool count = false;
   std::string workload, workloads = "configs/workloads.yaml", trace_dir;
@@ -122,6 +123,7 @@ void run_program() {
     throw std::runtime_error("-o/--output is required (or --count to only count instructions)");
   tracer::QemuOptions o;
   o.count_only = a.count;
+  o.thread = a.thread;
   if (!a.count) o.sampling = sampling();
   o.progress = progress(fs::path(a.command[0]).filename().string());
   const tracer::TraceResult r = tracer::trace_program(program_from_args(), o, a.output);
@@ -167,6 +169,9 @@ void list_workloads() {
                    {"epoch", w.sampling.epoch},
                    {"epochs", w.sampling.epochs},
                    {"interval", w.sampling.interval},
+                   {"thread", w.thread},
+                   {"dataset_split", w.dataset_split.empty() ? nlohmann::json()
+                                                             : nlohmann::json(w.dataset_split)},
                    {"trace", (trace_dir() / (w.name + ".nstrace")).string()}});
     fmt::print("{}\n", j.dump(2));
     return;
@@ -238,6 +243,7 @@ void run_workload() {
   tracer::QemuOptions o;
   o.sampling = w.sampling;
   o.count_only = a.count;
+  o.thread = w.thread;
   o.progress = progress(w.name);
   o.metadata = {{"workload", w.name}, {"workload_digest", digest}, {"suite", w.suite}};
   fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
@@ -267,6 +273,10 @@ void add(CLI::App& app) {
   cmd->add_option("--interval", a.interval,
                   "instructions from one epoch start to the next (0: back to back)")
       ->capture_default_str();
+  cmd->add_option("--thread", a.thread,
+                  "with -- PROGRAM: trace the K-th thread the program creates (QEMU's vCPU "
+                  "index; 0: the main thread)")
+      ->capture_default_str();
   cmd->add_option("--pid", a.pid, "attach to this running process (thread) with ptrace");
   cmd->add_option("--gap-ms", a.gap_ms,
                   "with --pid: let the process run freely this long between epochs");
@@ -290,6 +300,8 @@ void add(CLI::App& app) {
           "give exactly one of: -- PROGRAM ARGS..., --pid PID, --workload NAME, "
           "--list-workloads");
     if (a.gap_ms != 0 && a.pid == 0) throw std::runtime_error("--gap-ms needs --pid");
+    if (a.thread != 0 && a.command.empty())
+      throw std::runtime_error("--thread needs -- PROGRAM ARGS... (a workload sets its own)");
     if (a.count && a.command.empty() && a.workload.empty())
       throw std::runtime_error("--count needs -- PROGRAM ARGS... or --workload NAME");
     if ((!a.in.empty() || !a.out.empty() || !a.err.empty()) && a.command.empty())

@@ -209,6 +209,7 @@ TraceResult trace_program(const Program& program, const QemuOptions& options,
   if (plan) {
     nlohmann::json meta = detail::base_metadata("qemu-plugin");
     meta["qemu"] = qemu.string();
+    meta["thread"] = options.thread;
     meta.update(options.metadata);
     std::vector<std::string> args(program.argv.begin() + 1, program.argv.end());
     out = std::make_unique<detail::TraceOutput>(output, *plan, exe.string(), args, meta);
@@ -223,6 +224,7 @@ TraceResult trace_program(const Program& program, const QemuOptions& options,
   } else {
     plugin_arg += ",count=1";
   }
+  if (options.thread) plugin_arg += fmt::format(",thread={}", options.thread);
   l.args = {qemu.string(), "-plugin", plugin_arg, "-0", program.argv[0], exe.string()};
   l.args.insert(l.args.end(), program.argv.begin() + 1, program.argv.end());
   for (char** e = environ; *e; ++e) {
@@ -326,9 +328,11 @@ TraceResult trace_program(const Program& program, const QemuOptions& options,
     r.epochs = out->assembler().epochs();
     if (!out->commit())
       throw TracerError(fmt::format(
-          "the program ({}) retired {} instructions and ended before the first epoch (which "
+          "the program ({}) retired {} instructions{} and ended before the first epoch (which "
           "starts after --skip {} + --warmup {}); no trace written",
-          r.ending(), r.instructions, options.sampling.skip, options.sampling.warmup));
+          r.ending(), r.instructions,
+          options.thread ? fmt::format(" in thread {}", options.thread) : std::string(),
+          options.sampling.skip, options.sampling.warmup));
   }
   return r;
 }

@@ -47,6 +47,7 @@ std::string Workload::digest() const {
                       {"interval", sampling.interval},
                       {"expect_status", expect_status},
                       {"record_version", kTracerRecordVersion}};
+  if (thread) j["thread"] = thread;  // only when set: digests of main-thread workloads stay put
   const std::string text = j.dump();
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -97,8 +98,9 @@ std::vector<Workload> load_workloads(const std::filesystem::path& yaml) {
   static const std::set<std::string> kDefaultKeys = {"skip",     "warmup", "epoch", "epochs",
                                                      "interval", "env"};
   static const std::set<std::string> kKeys = {
-      "name",  "suite",    "description", "setup",  "command", "stdin", "stdout",
-      "env",   "skip",     "warmup",      "epoch",  "epochs",  "interval", "expect_status"};
+      "name",     "suite",  "description", "setup",  "command",       "stdin",
+      "stdout",   "env",    "skip",        "warmup", "epoch",         "epochs",
+      "interval", "thread", "expect_status", "dataset_split"};
   SamplingOptions defaults;
   std::map<std::string, std::string> default_env;
   if (const YAML::Node d = root["defaults"]) {
@@ -120,6 +122,7 @@ std::vector<Workload> load_workloads(const std::filesystem::path& yaml) {
         throw std::runtime_error(
             fmt::format("{}: unknown key '{}'", where, kv.first.as<std::string>()));
     Workload w;
+    int thread = 0;
     try {
       w.name = n["name"].as<std::string>("");
       w.suite = n["suite"].as<std::string>("");
@@ -129,6 +132,8 @@ std::vector<Workload> load_workloads(const std::filesystem::path& yaml) {
       w.stdin_file = n["stdin"].as<std::string>("");
       w.stdout_file = n["stdout"].as<std::string>("");
       w.expect_status = n["expect_status"].as<int>(0);
+      thread = n["thread"].as<int>(0);
+      w.dataset_split = n["dataset_split"].as<std::string>("");
     } catch (const YAML::Exception& e) {
       throw std::runtime_error(fmt::format("{}: {}", where, e.what()));
     }
@@ -137,6 +142,14 @@ std::vector<Workload> load_workloads(const std::filesystem::path& yaml) {
                               std::string::npos)
       throw std::runtime_error(wn + ": name must be non-empty [a-z0-9_.+-]");
     if (!names.insert(w.name).second) throw std::runtime_error(wn + ": duplicate name");
+    if (thread < 0)
+      throw std::runtime_error(
+          fmt::format("{}: thread {} is not a thread index (0: the main thread)", wn, thread));
+    w.thread = static_cast<unsigned>(thread);
+    if (!w.dataset_split.empty() && w.dataset_split != "train" &&
+        w.dataset_split != "validation" && w.dataset_split != "test")
+      throw std::runtime_error(fmt::format(
+          "{}: dataset_split '{}' is not train, validation or test", wn, w.dataset_split));
     if (w.command.empty() || w.command[0].empty())
       throw std::runtime_error(wn + ": command must be a non-empty list");
     w.sampling = defaults;

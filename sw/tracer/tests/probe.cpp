@@ -10,18 +10,24 @@
 
 namespace ns::tracer::testing {
 
+std::map<std::string, uint64_t> symbols_of(const std::filesystem::path& program) {
+  std::map<std::string, uint64_t> symbols;
+  const std::string cmd = "nm " + program.string();
+  std::unique_ptr<FILE, int (*)(FILE*)> f(popen(cmd.c_str(), "r"), pclose);
+  char line[256];
+  while (f && fgets(line, sizeof line, f.get())) {
+    std::istringstream in(line);
+    std::string addr, type, name;
+    if (in >> addr >> type >> name) symbols[name] = std::stoull(addr, nullptr, 16);
+  }
+  return symbols;
+}
+
 const Probe& Probe::get() {
   static const Probe p = [] {
     Probe q;
     q.path = NS_PROBE_PATH;
-    const std::string cmd = "nm " + q.path.string();
-    std::unique_ptr<FILE, int (*)(FILE*)> f(popen(cmd.c_str(), "r"), pclose);
-    char line[256];
-    while (f && fgets(line, sizeof line, f.get())) {
-      std::istringstream in(line);
-      std::string addr, type, name;
-      if (in >> addr >> type >> name) q.symbols[name] = std::stoull(addr, nullptr, 16);
-    }
+    q.symbols = symbols_of(q.path);
     return q;
   }();
   return p;

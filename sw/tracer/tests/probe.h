@@ -13,6 +13,9 @@
 
 namespace ns::tracer::testing {
 
+// A program's symbols (nm): name -> address.
+std::map<std::string, uint64_t> symbols_of(const std::filesystem::path& program);
+
 struct Probe {
   std::filesystem::path path;
   std::map<std::string, uint64_t> symbols;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -191,6 +192,169 @@ TEST_F(QemuTracerTest, CountsInstructions) {
   const TraceResult r = trace_program(probe(1000), o, {});
   EXPECT_EQ(r.instructions, Probe::prologue(4) + 500u * 26 + 500u * 14 + 3 + 16 * 8 + 5 + 3);
   EXPECT_EQ(r.exit_code, 7);
+}
+
+// The thread of tests/data/probe_thread.S: its instructions, in order, from its first.
+struct ThreadProbe {
+  static constexpr uint64_t kIterations = 20000;
+  std::map<std::string, uint64_t> symbols = testing::symbols_of(NS_PROBE_THREAD_PATH);
+
+  uint64_t at(const std::string& s) const {
+    const auto it = symbols.find(s);
+    return it == symbols.end() ? 0 : it->second;
+  }
+  static uint64_t instructions() { return 2 + 2 + 8 * kIterations + 3; }
+  static std::string output() {
+    return fmt::format("sum {:016x}\n", 10 * (kIterations * (kIterations - 1) / 2));
+  }
+  // Checks rs against the thread's instructions first .. first + rs.size() - 1: PCs, next_pc,
+  // the taken flag of the loop branch and the array's load and store addresses.
+  void check(const std::vector<trace::Record>& rs, uint64_t first) const {
+    const uint64_t array = at("probe_t_array"), loop = at("probe_t_i0");
+    ASSERT_NE(loop, 0u) << "probe_thread has no symbols";
+    for (size_t j = 0; j < rs.size(); ++j) {
+      const trace::Record& r = rs[j];
+      const uint64_t n = first + j;
+      SCOPED_TRACE(fmt::format("instruction {} of the thread, pc {:#x}", n, r.pc));
+      if (j + 1 < rs.size()) {
+        EXPECT_EQ(r.next_pc, rs[j + 1].pc);
+      }
+      const uint16_t mem = r.flags & (trace::kFlagLoad | trace::kFlagStore);
+      if (n < 4) {
+        const uint64_t start = at("probe_t_start");
+        const uint64_t pcs[] = {at("probe_t_cloned"), 0, start, 0};
+        if (pcs[n]) {
+          EXPECT_EQ(r.pc, pcs[n]);
+        }
+        if (n == 1) {  // jz probe_t_start, taken in the thread
+          EXPECT_EQ(r.op(), trace::OpClass::BranchCond);
+          EXPECT_TRUE(r.has(trace::kFlagTaken));
+          EXPECT_EQ(r.next_pc, start);
+        }
+        EXPECT_EQ(mem, 0);
+      } else if (n < 4 + 8 * kIterations) {
+        const uint64_t i = (n - 4) / 8, step = (n - 4) % 8;
+        if (r.pc != at(fmt::format("probe_t_i{}", step))) {
+          ADD_FAILURE() << "expected probe_t_i" << step << " of iteration " << i;
+          return;
+        }
+        if (step == 2 || step == 4) {
+          EXPECT_EQ(r.op(), step == 2 ? trace::OpClass::MemRead : trace::OpClass::MemWrite);
+          EXPECT_EQ(mem, step == 2 ? trace::kFlagLoad : trace::kFlagStore);
+          EXPECT_EQ(r.mem_addr, array + 8 * (i % 16));
+          EXPECT_EQ(r.mem_size, 8);
+        } else {
+          EXPECT_EQ(mem, 0);
+        }
+        if (step == 7) {
+          EXPECT_EQ(r.has(trace::kFlagTaken), i + 1 < kIterations);
+          EXPECT_EQ(r.next_pc, i + 1 < kIterations ? loop : at("probe_t_i7") + r.inst_len);
+        }
+      } else {
+        const uint64_t k = n - 4 - 8 * kIterations;  // mov eax, 60; xor edi, edi; syscall
+        ASSERT_LT(k, 3u) << "past the thread's exit";
+        if (k == 2) {
+          EXPECT_EQ(r.pc, at("probe_t_exit"));
+          EXPECT_EQ(r.op(), trace::OpClass::Syscall);
+          EXPECT_EQ(r.next_pc, 0u);  // the thread ends here
+        }
+        EXPECT_EQ(mem, 0);
+      }
+    }
+  }
+};
+
+TEST_F(QemuTracerTest, TracesTheChosenThreadExactly) {
+  const ThreadProbe t;
+  Program p;
+  p.argv = {NS_PROBE_THREAD_PATH};
+  p.stdout_path = (dir_ / "stdout.txt").string();
+  QemuOptions o;
+  o.thread = 1;
+  o.sampling.epoch = 1'000'000;  // more than the thread's whole run: one short epoch
+  const TraceResult r = trace_program(p, o, dir_ / "t.nstrace");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(stdout_text(), ThreadProbe::output());
+  EXPECT_EQ(r.instructions, ThreadProbe::instructions());
+  const trace::Reader reader(dir_ / "t.nstrace");
+  ASSERT_EQ(reader.epochs().size(), 1u);
+  EXPECT_EQ(reader.epochs()[0].first_instruction, 0u);
+  const auto rs = all(reader, 0);
+  ASSERT_EQ(rs.size(), ThreadProbe::instructions());
+  t.check(rs, 0);
+}
+
+TEST_F(QemuTracerTest, SamplesAThreadFromCountingMode) {
+  const ThreadProbe t;
+  Program p;
+  p.argv = {NS_PROBE_THREAD_PATH};
+  p.stdout_path = (dir_ / "stdout.txt").string();
+  QemuOptions o;
+  o.thread = 1;
+  // Far enough in to start counting; odd offsets land mid-iteration.
+  o.sampling = {.skip = 70'001, .warmup = 100, .epoch = 803, .epochs = 3, .interval = 30'007};
+  const TraceResult r = trace_program(p, o, dir_ / "t.nstrace");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(stdout_text(), ThreadProbe::output());
+  EXPECT_GE(r.mode_switches, 1u);
+  const trace::Reader reader(dir_ / "t.nstrace");
+  ASSERT_EQ(reader.epochs().size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    const trace::EpochInfo& e = reader.epochs()[k];
+    EXPECT_EQ(e.first_instruction, 70'001 + 100 + k * 30'007);
+    EXPECT_EQ(e.records, 803u);
+    EXPECT_EQ(e.warmup_records, 100u);
+    const auto rs = all(reader, k, true);
+    ASSERT_EQ(rs.size(), 903u);
+    t.check(rs, e.first_instruction - 100);
+  }
+}
+
+TEST_F(QemuTracerTest, TheMainThreadOfAThreadedProgramExcludesTheOthers) {
+  const ThreadProbe t;
+  Program p;
+  p.argv = {NS_PROBE_THREAD_PATH};
+  p.stdout_path = (dir_ / "stdout.txt").string();
+  QemuOptions o;
+  o.sampling.epoch = 1'000'000;
+  const TraceResult r = trace_program(p, o, dir_ / "t.nstrace");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(stdout_text(), ThreadProbe::output());
+  const trace::Reader reader(dir_ / "t.nstrace");
+  ASSERT_EQ(reader.epochs().size(), 1u);
+  const auto rs = all(reader, 0);
+  ASSERT_GT(rs.size(), 7u + 16 * 10 * 4);
+  EXPECT_EQ(rs[0].pc, t.at("_start"));
+  EXPECT_EQ(rs[7].pc, t.at("probe_t_cloned"));
+  EXPECT_FALSE(rs[8].has(trace::kFlagTaken));  // jz: the main thread got the thread's id
+  size_t sums = 0;
+  for (size_t j = 0; j < rs.size(); ++j) {
+    EXPECT_TRUE(rs[j].pc < t.at("probe_t_start") || rs[j].pc > t.at("probe_t_exit"))
+        << fmt::format("record {}: pc {:#x} is the other thread's", j, rs[j].pc);
+    if (j + 1 < rs.size()) {
+      ASSERT_EQ(rs[j].next_pc, rs[j + 1].pc) << j;
+    }
+    sums += rs[j].pc == t.at("probe_t_sum");
+  }
+  EXPECT_EQ(sums, 16u * 10);
+  EXPECT_EQ(rs.back().op(), trace::OpClass::Syscall);  // exit_group
+  EXPECT_EQ(rs.back().next_pc, 0u);
+}
+
+TEST_F(QemuTracerTest, RefusesAThreadThatNeverRuns) {
+  Program p;
+  p.argv = {NS_PROBE_THREAD_PATH};
+  p.stdout_path = "/dev/null";
+  QemuOptions o;
+  o.thread = 2;
+  try {
+    trace_program(p, o, dir_ / "t.nstrace");
+    FAIL() << "expected an error";
+  } catch (const TracerError& e) {
+    EXPECT_NE(std::string(e.what()).find("retired 0 instructions in thread 2"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "t.nstrace"));
 }
 
 TEST_F(QemuTracerTest, ExplainsProgramsItCannotRun) {

@@ -197,6 +197,24 @@ TEST_F(WorkloadFileTest, ReadsDefaultsAndOverrides) {
   EXPECT_NE(ws[0].digest(), ws[1].digest());
 }
 
+TEST_F(WorkloadFileTest, ReadsTheThreadAndTheDatasetSplit) {
+  std::ofstream(path_) << "workloads:\n"
+                          "  - {name: a, command: [x]}\n"
+                          "  - {name: b, command: [x], thread: 0, dataset_split: test}\n"
+                          "  - {name: c, command: [x], thread: 2}\n";
+  auto ws = load_workloads(path_);
+  ASSERT_EQ(ws.size(), 3u);
+  EXPECT_EQ(ws[0].thread, 0u);
+  EXPECT_EQ(ws[0].dataset_split, "");
+  EXPECT_EQ(ws[1].dataset_split, "test");
+  EXPECT_EQ(ws[2].thread, 2u);
+  // The split does not decide the trace, and thread 0 is the default: only the name differs.
+  ws[1].name = ws[0].name;
+  EXPECT_EQ(ws[1].digest(), ws[0].digest());
+  ws[2].name = ws[0].name;
+  EXPECT_NE(ws[2].digest(), ws[0].digest());
+}
+
 TEST_F(WorkloadFileTest, NamesTheProblem) {
   EXPECT_NE(error_of("workloads: 3").find("'workloads' list"), std::string::npos);
   EXPECT_NE(error_of("workloads:\n  - name: a\n").find("command must be a non-empty list"),
@@ -214,6 +232,12 @@ TEST_F(WorkloadFileTest, NamesTheProblem) {
             std::string::npos);
   EXPECT_NE(error_of("workloads:\n  - {name: a, command: [x], epoch: 100, interval: 10}\n")
                 .find("overlap"),
+            std::string::npos);
+  EXPECT_NE(error_of("workloads:\n  - {name: a, command: [x], dataset_split: dev}\n")
+                .find("dataset_split 'dev' is not train, validation or test"),
+            std::string::npos);
+  EXPECT_NE(error_of("workloads:\n  - {name: a, command: [x], thread: -1}\n")
+                .find("thread -1 is not a thread index"),
             std::string::npos);
   EXPECT_NE(error_of("workloads: [\n").find(path_.string()), std::string::npos);
 }

@@ -107,6 +107,7 @@ TEST_F(TraceCliTest, RefusesBadArguments) {
   refuses("trace -o " + out() + " --warmup 5X -- true", "--warmup: '5X': unknown suffix");
   refuses("trace --count", "give exactly one of");
   refuses("trace --gap-ms 10 -o " + out() + " -- true", "--gap-ms needs --pid");
+  refuses("trace --thread 1 --pid 1 -o " + out(), "--thread needs -- PROGRAM");
   refuses("trace --stdin /dev/null --pid 1 -o " + out(), "--stdin/--stdout/--stderr need");
   refuses("trace --pid -5 -o " + out(), "--pid -5: not a process id");
   refuses("trace --pid 999999999 -o " + out(), "no process 999999999");

@@ -13,8 +13,11 @@
 // Records go to the shared-memory ring (ring.h) with their dynamic instruction index; the
 // consumer turns them into epochs with the same sampling plan.
 //
-// Only the main thread (vCPU 0) is traced. A forked child stops tracing at once (its copy of the
-// plugin must not write into the parent's ring); a program it execs runs natively.
+// One thread is traced: the main thread (vCPU 0) or, with thread=K, the thread QEMU gives vCPU
+// index K (a new thread gets one more than the highest index alive). Tracing ends when that
+// thread exits: a later thread given the same index is not traced. A forked child stops
+// tracing at once (its copy of the plugin must not write into the parent's ring); a program it
+// execs runs natively.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -97,7 +100,10 @@ struct State {
 
   std::atomic<int> mode{kCount};
   std::atomic<bool> switch_pending{false};
-  std::atomic<bool> threaded{false};  // the program has started a second thread
+  // Counting inline is off: the program has started a second thread, or the traced thread is
+  // not the main thread.
+  std::atomic<bool> threaded{false};
+  bool thread_ended = false;  // the traced thread exited (its records are all published)
 
   std::mutex trans_mutex;  // translation-time state below
   std::unique_ptr<X86Decoder> decoder;
@@ -108,6 +114,7 @@ struct State {
 State g;
 // The traced vCPU; set to an impossible index in forked children (and when tracing stops).
 std::atomic<unsigned> g_vcpu{0};
+unsigned g_thread = 0;  // the vCPU index asked for (thread=K)
 std::atomic<bool> g_child{false};
 
 bool traced(unsigned vcpu) { return vcpu == g_vcpu.load(std::memory_order_relaxed); }
@@ -158,10 +165,12 @@ inline void push(uint64_t index, const trace::Record& r) {
 void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb* tb);
 void on_exit(qemu_plugin_id_t id, void*);
 void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu);
+void on_vcpu_exit(qemu_plugin_id_t id, unsigned int vcpu);
 
 void register_callbacks(qemu_plugin_id_t id) {
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_trans);
   qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
+  qemu_plugin_register_vcpu_exit_cb(id, on_vcpu_exit);
   qemu_plugin_register_atexit_cb(id, on_exit, nullptr);
 }
 
@@ -401,10 +410,24 @@ void on_trans(qemu_plugin_id_t, struct qemu_plugin_tb* tb) {
 }
 
 void on_exit(qemu_plugin_id_t, void*) {
-  if (g_child.load() || !g.ring || g_vcpu.load() == UINT_MAX) return;
-  settle(0, false);  // the thread's last instruction has no successor
-  publish();
+  if (g_child.load() || !g.ring) return;
+  if (g_vcpu.load() != UINT_MAX) {
+    settle(0, false);  // the thread's last instruction has no successor
+    publish();
+  } else if (!g.thread_ended) {
+    return;  // failed: the ring says why
+  }
   g.ring->state.store(ring::kStateDone, std::memory_order_release);
+}
+
+// The traced thread exits before the program: its last records are complete, and a later
+// thread that reuses its vCPU index is not traced.
+void on_vcpu_exit(qemu_plugin_id_t, unsigned int vcpu) {
+  if (!traced(vcpu)) return;
+  settle(0, false);
+  publish();
+  g.thread_ended = true;
+  g_vcpu.store(UINT_MAX);
 }
 
 // ---- installation -------------------------------------------------------------------------------
@@ -414,7 +437,7 @@ bool parse_u64(std::string_view text, uint64_t& out) {
 }
 
 // Arguments (from `-plugin PATH,arg=...`): ring=FD skip= warmup= epoch= epochs= interval=
-// count=1 (count only: no windows).
+// count=1 (count only: no windows) thread=K (trace vCPU K instead of the main thread).
 int install(qemu_plugin_id_t id, int argc, char** argv) {
   g.id = id;
   g.parent = getppid();
@@ -437,6 +460,7 @@ int install(qemu_plugin_id_t id, int argc, char** argv) {
     else if (key == "epochs") so.epochs = v;
     else if (key == "interval") so.interval = v;
     else if (key == "count") count_only = v != 0;
+    else if (key == "thread" && v < UINT_MAX) g_thread = static_cast<unsigned>(v);
     else {
       std::fprintf(stderr, "ns_qemu_plugin: unknown argument '%s'\n", argv[i]);
       return -1;
@@ -470,6 +494,8 @@ int install(qemu_plugin_id_t id, int argc, char** argv) {
     fail(e.what());
     return -1;
   }
+  g_vcpu.store(g_thread);
+  g.threaded.store(g_thread != 0);
   set_window(0);
   g.mode.store(g.cap_start <= kInlineCaptureMargin ? kCapture : kCount);
   pthread_atfork(nullptr, nullptr, on_fork_child);

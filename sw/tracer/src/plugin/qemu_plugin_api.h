@@ -67,6 +67,8 @@ bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
 
 // Lifetime. A vCPU is created for every guest thread (vCPU 0 is the main thread).
 void qemu_plugin_register_vcpu_init_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_simple_cb_t cb);
+// Called when a guest thread other than the last one exits (its vCPU is destroyed).
+void qemu_plugin_register_vcpu_exit_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_simple_cb_t cb);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void* userdata);
 // Removes every callback of the plugin and flushes the code cache (TBs are translated again);
 // cb runs once that is done. The way to change instrumentation of code already translated.

@@ -42,7 +42,7 @@ struct TraceResult {
   std::filesystem::path output;
   uint32_t epochs = 0;
   uint64_t records = 0;       // written, including warm-up records
-  uint64_t instructions = 0;  // retired by the traced thread while traced (QEMU: the whole run)
+  uint64_t instructions = 0;  // retired by the traced thread while traced (QEMU: its whole run)
   bool exited = false;        // the program ended (QEMU: always; attach: while attached)
   int exit_code = 0;          // exit status if it exited normally
   int signal = 0;             // signal that killed it, else 0
@@ -63,6 +63,9 @@ struct Program {
 struct QemuOptions {
   SamplingOptions sampling;
   bool count_only = false;  // only count the program's instructions; no trace file
+  // The thread to trace: QEMU's vCPU index. 0 is the main thread; a new thread gets one more
+  // than the highest index alive, so K is the K-th thread created while none has exited yet.
+  unsigned thread = 0;
   std::filesystem::path qemu;    // empty: $NS_QEMU, else qemu-x86_64 from PATH
   std::filesystem::path plugin;  // empty: find_qemu_plugin()
   ProgressFn progress;           // called about once a second

@@ -22,9 +22,14 @@ struct Workload {
   std::map<std::string, std::string> env;
   SamplingOptions sampling;
   int expect_status = 0;
+  unsigned thread = 0;  // the thread to trace (QemuOptions::thread); 0: the main thread
+  // For the dataset builder, not the tracer: "train", "validation" or "test" pins the program's
+  // split (docs/tracer.md); empty: the builder chooses.
+  std::string dataset_split;
 
-  // SHA-256 (hex) over everything above and the tracer's record version: a cached trace with
-  // the same digest is up to date.
+  // SHA-256 (hex) over what decides the trace (all of the above but suite, description and
+  // dataset_split) and the tracer's record version: a cached trace with the same digest is up
+  // to date.
   std::string digest() const;
 };
 
