@@ -1,0 +1,69 @@
+// The Yosys flow on the real RTL with the tiny configs (label rtl: needs Yosys; a few minutes on
+// two loaded cores the first time, then cached in the build tree).
+#include <gtest/gtest.h>
+
+#include "ntr/isa/config.h"
+#include "ntr/synth/ppa.h"
+#include "ntr/synth/yosys.h"
+#include "test_util.h"
+
+namespace ntr::synth {
+namespace {
+
+isa::AccelConfig accel(const std::string& name) {
+  return isa::load_accel_config(testing::source_dir() / "configs/accel" / (name + ".yaml"));
+}
+
+YosysFlow flow() { return default_flow(); }
+
+bool have_rtl() {
+  for (const auto& f : flow().sources)
+    if (f.filename() == "ntr_top.sv") return std::filesystem::exists(f);
+  return false;
+}
+
+TEST(SynthFlowTest, SynthesisesTheTinyConfig) {
+  if (!have_rtl()) GTEST_SKIP() << "no rtl/ntr_top.sv in this build";
+  const Technology tech = resolve_technology("n16");
+  const auto cfg = accel("tiny");
+  const SynthRun run = synthesize(cfg, flow());
+  const LogicInventory inv = logic_from_synthesis(run, tech);
+  EXPECT_EQ(inv.detail["tiles_in_netlist"], 1);
+  // The accumulators alone are acc_banks x lanes x 32 flip-flops in the MAC class.
+  EXPECT_GE(inv.tile.at("mac").flops, cfg.mac_acc_banks * cfg.lanes() * 32);
+  EXPECT_GT(inv.tile.at("ppu").ge, 0);
+  EXPECT_GT(inv.shared_ge(), 0);
+  // Every byte the config declares for the tile's buffers is an ntr_sram bit in the RTL (the RTL
+  // may add banks or ports, never lose capacity).
+  const int64_t tile_bytes = cfg.lwb_bytes + cfg.lib_bytes + cfg.cb_bytes() + cfg.ppu_vs_words * 4;
+  EXPECT_GE(inv.detail["rtl_srams"]["one_tile_bytes"].get<int64_t>(), tile_bytes);
+  EXPECT_GE(inv.detail["rtl_srams"]["total_bytes"].get<int64_t>(), tile_bytes + cfg.gwb_bytes + cfg.gib_bytes);
+  // A second call reuses the run.
+  const SynthRun again = synthesize(cfg, flow());
+  EXPECT_TRUE(again.cached);
+  EXPECT_EQ(again.key, run.key);
+}
+
+TEST(SynthFlowTest, TilesShareOneTileModule) {
+  if (!have_rtl()) GTEST_SKIP() << "no rtl/ntr_top.sv in this build";
+  const Technology tech = resolve_technology("n16");
+  const auto one = logic_from_synthesis(synthesize(accel("tiny"), flow()), tech);
+  const auto two = logic_from_synthesis(synthesize(accel("tiny-2t"), flow()), tech);
+  EXPECT_EQ(two.detail["tiles_in_netlist"], 2);
+  EXPECT_NEAR(two.tile_ge(), one.tile_ge(), 1e-6);
+  EXPECT_EQ(two.tile_flops(), one.tile_flops());
+}
+
+TEST(SynthFlowTest, ReportsAMissingRtlSource) {
+  YosysFlow f = flow();
+  f.sources.push_back(testing::source_dir() / "no-such-rtl" / "ntr_x.sv");
+  try {
+    synthesize(accel("tiny"), f);
+    FAIL() << "expected SynthError";
+  } catch (const SynthError& e) {
+    EXPECT_NE(std::string(e.what()).find("no-such-rtl"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ntr::synth

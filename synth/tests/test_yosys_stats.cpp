@@ -1,0 +1,133 @@
+// Yosys statistics of a toy design with Neutrino's module names (synth/tests/data/toy.sv, outputs
+// of Yosys 0.23 checked in by regen.sh): three tiles, each a MAC array plus control, and two
+// kinds of ntr_sram black box.
+#include <gtest/gtest.h>
+
+#include "ntr/synth/ppa.h"
+#include "ntr/synth/yosys.h"
+#include "test_util.h"
+
+namespace ntr::synth {
+namespace {
+
+using testing::data_dir;
+using testing::slurp;
+
+const Technology& n16() {
+  static const Technology t = resolve_technology("n16");
+  return t;
+}
+
+SynthStats toy() { return parse_yosys_stat_file(data_dir() / "toy_stat.json", "ntr_top"); }
+
+TEST(YosysStatsTest, RepairsYosys023JsonAndParsesTheHierarchy) {
+  // The raw file has Yosys 0.23's stray hierarchy line after "modules": not JSON as written.
+  EXPECT_FALSE(nlohmann::json::accept(slurp(data_dir() / "toy_stat.json")));
+  const SynthStats s = toy();
+  EXPECT_EQ(s.top, "\\ntr_top");
+  EXPECT_NE(s.creator.find("Yosys 0.23"), std::string::npos);
+  ASSERT_EQ(s.modules.size(), 3u);
+  const auto& top = s.modules.at(s.top);
+  EXPECT_EQ(top.base, "ntr_top");
+  EXPECT_EQ(top.blackboxes.at("ntr_sram"), 1);
+  ASSERT_EQ(top.submodules.size(), 1u);
+  EXPECT_EQ(top.submodules.begin()->second, 3);
+  EXPECT_EQ(top.cells.at("$_DFF_P_"), 7);
+  const std::string tile = find_module(s, "ntr_tile");
+  EXPECT_EQ(tile, "$paramod\\ntr_tile\\W=s32'00000000000000000000000000000100");
+  EXPECT_EQ(find_module(s, "ntr_mac_array").substr(0, 23), "$paramod\\ntr_mac_array\\");
+  EXPECT_EQ(find_module(s, "ntr_dma"), "");
+  // The repair leaves valid JSON as it is.
+  const std::string good = repair_yosys_stat_json(slurp(data_dir() / "toy_stat.json"));
+  EXPECT_EQ(repair_yosys_stat_json(good), good);
+}
+
+TEST(YosysStatsTest, BaseModuleNames) {
+  EXPECT_EQ(base_module_name("\\ntr_top"), "ntr_top");
+  EXPECT_EQ(base_module_name("$paramod\\ntr_tile\\Lanes=32'1"), "ntr_tile");
+  EXPECT_EQ(base_module_name("$paramod$5d41402abc4b2a76\\ntr_wmem"), "ntr_wmem");
+  EXPECT_EQ(base_module_name("ntr_sram"), "ntr_sram");
+}
+
+TEST(YosysStatsTest, RollsUpPerInstance) {
+  const SynthStats s = toy();
+  const Rollup r = rollup(s, s.top, n16());
+  // 47 cells in the top, 17 in each tile and 114 in each tile's MAC array; the report's own
+  // hierarchy total (444) also counts the four ntr_sram instances.
+  EXPECT_EQ(r.cells, 47 + 3 * (17 + 114));
+  EXPECT_EQ(r.blackboxes.at("ntr_sram"), 4);
+  EXPECT_EQ(r.flops, 7 + 3 * (6 + 8));
+  const double nand2 = 0.798;
+  EXPECT_NEAR(r.flop_ge, (7 * 4.522 + 18 * 5.32 + 24 * (5.32 + 1.862)) / nand2, 1e-9);
+  EXPECT_EQ(r.flops_by_module.at("ntr_mac_array"), 24);
+  EXPECT_GT(r.ge_by_module.at("ntr_mac_array"), r.ge_by_module.at("ntr_tile"));
+  double sum = 0;
+  for (const auto& [m, g] : r.ge_by_module) sum += g;
+  EXPECT_NEAR(sum, r.ge, 1e-9);
+  EXPECT_THROW(rollup(s, "\\nope", n16()), SynthError);
+}
+
+TEST(YosysStatsTest, ParsesSramInstancesWithDefaults) {
+  const std::map<std::string, int64_t> defaults = {{"Width", 32}, {"Depth", 256}, {"RdPorts", 1}, {"WrPorts", 1}};
+  const auto srams = parse_sram_dump(slurp(data_dir() / "toy_srams.rtlil"), defaults);
+  ASSERT_EQ(srams.size(), 2u);
+  const auto& w = srams[0].instance == "\\u_w" ? srams[0] : srams[1];
+  const auto& imem = srams[0].instance == "\\u_w" ? srams[1] : srams[0];
+  EXPECT_EQ(w.width, 4);
+  EXPECT_EQ(w.depth, 64);
+  EXPECT_EQ(w.rd_ports, 1);
+  EXPECT_EQ(w.wr_ports, 1);  // default
+  EXPECT_EQ(imem.bits(), 32 * 128);
+  const auto inv = sram_inventory(toy(), srams, "\\ntr_top");
+  EXPECT_EQ(inv.at("ntr_tile").size(), 3u);
+  EXPECT_EQ(inv.at("ntr_top").size(), 1u);
+}
+
+TEST(YosysStatsTest, SplitsOneTileFromTheSharedLogic) {
+  SynthRun run;
+  run.dir = "runs/toy";
+  run.stats = toy();
+  run.srams = parse_sram_dump(slurp(data_dir() / "toy_srams.rtlil"),
+                              {{"Width", 32}, {"Depth", 256}, {"RdPorts", 1}, {"WrPorts", 1}});
+  const LogicInventory inv = logic_from_synthesis(run, n16());
+  EXPECT_EQ(inv.tile.at("mac").flops, 8);       // the MAC array's accumulator
+  EXPECT_EQ(inv.tile.at("control").flops, 6);   // the tile's address counter
+  EXPECT_EQ(inv.shared.at("control").flops, 7);
+  EXPECT_EQ(inv.shared.count("mac"), 0u);
+  EXPECT_NEAR(inv.tile_ge() * 3 + inv.shared_ge(), rollup(run.stats, run.stats.top, n16()).ge, 1e-6);
+  EXPECT_EQ(inv.detail["tiles_in_netlist"], 3);
+  EXPECT_EQ(inv.detail["rtl_srams"]["total_bytes"], (3 * 4 * 64 + 32 * 128) / 8);
+  EXPECT_EQ(inv.detail["rtl_srams"]["one_tile_bytes"], 4 * 64 / 8);
+  EXPECT_EQ(activity_class("ntr_mac_array"), "mac");
+  EXPECT_EQ(activity_class("ntr_ppu_lane"), "ppu");
+  EXPECT_EQ(activity_class("ntr_seq"), "control");
+}
+
+void expect_rejected(const std::string& json, const std::string& what) {
+  try {
+    parse_yosys_stat(nlohmann::json::parse(json), "ntr_top", "r.json");
+    FAIL() << "accepted " << json;
+  } catch (const SynthError& e) {
+    EXPECT_NE(std::string(e.what()).find("r.json"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+  }
+}
+
+TEST(YosysStatsTest, RejectsWhatIsNotAStatReport) {
+  expect_rejected("{}", "no \"modules\"");
+  expect_rejected(R"({"modules": {"\\ntr_top": {}}})", "num_cells_by_type");
+  expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells_by_type": {"$_AND_": -1}}}})", "non-negative");
+  expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells_by_type": {"$_AND_": 1.5}}}})", "non-negative");
+  expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells_by_type": {"$mem_v2": 1}}}})", "$mem_v2");
+  expect_rejected(R"({"modules": {"\\other": {"num_cells_by_type": {}}}})", "no module 'ntr_top'");
+  expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells": 3, "num_cells_by_type": {"$_AND_": 2}}}})",
+                  "num_cells");
+  expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells_by_type": {"$_AND_": 2}}}, "design": {"num_cells": 5}})",
+                  "design total");
+  expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells_by_type": {"\\ntr_top": 1}}}})", "instantiates itself");
+  EXPECT_THROW(parse_yosys_stat_file(data_dir() / "nope.json", "ntr_top"), SynthError);
+  EXPECT_THROW(parse_yosys_stat_file(data_dir() / "toy.sv", "ntr_top"), SynthError);
+}
+
+}  // namespace
+}  // namespace ntr::synth
