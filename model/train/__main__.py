@@ -145,6 +145,25 @@ def cmd_calibrate(args):
     print(json.dumps({"package": args.out, "calibration": rep}, indent=1))
 
 
+def cmd_export(args):
+    """A run's weights (best.safetensors or checkpoint.safetensors) as a package, e.g. to ship or
+    evaluate a run that is still going or was stopped before it exported."""
+    from . import config, package, tensorfile
+    cfg = _overrides(config.load(args.config), args)
+    t, meta = tensorfile.load(args.weights)
+    if any(k.startswith("model.") for k in t):  # a checkpoint: model and Adam state
+        t = {k[6:]: v for k, v in t.items() if k.startswith("model.")}
+    if "state" in meta:
+        st = json.loads(meta["state"])
+        cfg.training = {**cfg.training, "epochs_run": st.get("epoch"), "history": st.get("history", [])}
+    expected = set(package.state_arrays(package.NeuroScalarNet(cfg)))
+    if set(t) != expected:
+        raise package.PackageError(f"{args.weights}: tensors {sorted(set(t) ^ expected)} do not match "
+                                   f"the config {cfg.variant} (missing or extra)")
+    package.write(args.out, cfg, t)
+    print(json.dumps({"package": args.out, "variant": cfg.variant, "window": [cfg.length, cfg.target]}))
+
+
 def cmd_report(args):
     from . import report
     print(report.render(args.eval, args.int8))
@@ -255,6 +274,13 @@ def main(argv=None):
     s.add_argument("--threads", type=int, default=0)
     s.add_argument("--nice", type=int, default=10)
     s.set_defaults(fn=cmd_calibrate)
+
+    s = sub.add_parser("export", help="write a package from a run's best.safetensors or checkpoint.safetensors")
+    s.add_argument("--config", required=True, help="the run's variant or YAML (with its --length/--target/--set)")
+    s.add_argument("--weights", required=True, help="<run>/best.safetensors or <run>/checkpoint.safetensors")
+    s.add_argument("--out", required=True, help="package folder to write")
+    common(s)
+    s.set_defaults(fn=cmd_export)
 
     s = sub.add_parser("report", help="Markdown tables from eval JSON (docs/results/model.md)")
     s.add_argument("eval", help="JSON written by eval --json (FP32)")

@@ -62,6 +62,21 @@ class CliTest(unittest.TestCase):
                 Path(pkg, f).write_bytes(src.read_bytes()[:-8] if f.endswith("tensors") else src.read_bytes())
             self.assert_error(["eval", "--package", str(pkg), "--dataset", ds], "model.safetensors")
 
+    def test_export_writes_a_package_from_run_weights(self):
+        from model.train import tensorfile
+        src = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-uni")
+        with TempDir() as t:
+            out = json.loads(run("export", "--config", os.path.join(src, "model.yaml"), "--weights",
+                                 os.path.join(src, "model.safetensors"), "--out", os.path.join(t, "p")).stdout)
+            self.assertEqual(out["package"], os.path.join(t, "p"))
+            a, _ = tensorfile.load(os.path.join(src, "model.safetensors"))
+            b, _ = tensorfile.load(os.path.join(t, "p", "model.safetensors"))
+            self.assertEqual(sorted(a), sorted(b))
+            for k in a:
+                self.assertTrue((a[k] == b[k]).all(), k)
+            self.assert_error(["export", "--config", "paper-uni", "--weights", os.path.join(src, "model.safetensors"),
+                               "--out", os.path.join(t, "q")], "do not match the config paper-uni")
+
     def test_synth_then_eval_json(self):
         with TempDir() as t:
             run("synth", "--out", os.path.join(t, "ds"), "--train", "1", "--validation", "1", "--test", "1",
