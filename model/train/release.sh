@@ -9,6 +9,7 @@
 # build/release-report/<basename OUT>) gets fp32.json, int8.json, report.md, calibration.json,
 # quantize.json and the compile reports. Environment:
 #   NS_MAX_ERROR      calibration: aggregate cycle error allowed (default 0.02; "none": no calibration)
+#   NS_CAL_WINDOWS    calibration: validation windows searched (default 4096)
 #   NS_EVAL_EPOCHS    first K epochs of each test program (default 0: all)
 #   NS_WIDE           space-separated features given 2 device bytes by the quantiser (default none)
 #   NS_CALIB_WINDOWS  quantiser calibration windows (default 256)
@@ -27,7 +28,7 @@ if [ "${NS_MAX_ERROR:-0.02}" = none ]; then
   rm -rf "$out" && mkdir -p "$out" && cp "$trained/model.yaml" "$trained/model.safetensors" "$out/"
 else
   $py -m model.train calibrate --package "$trained" --dataset "$dataset" --out "$out" \
-    --max-error "${NS_MAX_ERROR:-0.02}" > "$rep/calibration.json"
+    --max-error "${NS_MAX_ERROR:-0.02}" --windows "${NS_CAL_WINDOWS:-4096}" > "$rep/calibration.json"
 fi
 
 wide=()
