@@ -274,8 +274,8 @@ void add(CLI::App& app) {
                   "instructions from one epoch start to the next (0: back to back)")
       ->capture_default_str();
   cmd->add_option("--thread", a.thread,
-                  "with -- PROGRAM: trace the K-th thread the program creates (QEMU's vCPU "
-                  "index; 0: the main thread)")
+                  "with -- PROGRAM: trace the thread QEMU gives vCPU index K (0: the main "
+                  "thread; K: the K-th thread created while none has exited)")
       ->capture_default_str();
   cmd->add_option("--pid", a.pid, "attach to this running process (thread) with ptrace");
   cmd->add_option("--gap-ms", a.gap_ms,
