@@ -8,21 +8,13 @@
 #include <fmt/format.h>
 
 #include "ntr/csim/error.h"
+#include "xcheck_detail.h"
 
 namespace ntr::tb {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Recorder : csim::Observer {
-  std::array<std::vector<Completion>, 3> by_stream;
-  void on_retire(const csim::Retired& r) override {
-    const int s = static_cast<int>(r.stream);
-    by_stream[static_cast<size_t>(s)].push_back(
-        Completion{s, r.pc, r.start, r.done, isa::is_datapath(r.op)});
-  }
-};
 
 const char* stream_name(int s) { return s == 0 ? "dma" : s == 1 ? "mac" : s == 2 ? "ppu" : "none"; }
 
@@ -33,58 +25,36 @@ std::string describe(const Completion& c) {
   return fmt::format("{} pc {} executed {}", stream_name(c.stream), c.pc, c.start);
 }
 
-XcheckResult cross_check(RtlTop* rtl, const isa::AccelConfig& cfg, const isa::Program& program,
-                         std::span<const uint8_t> gwb, std::span<const uint8_t> gib, const XcheckOptions& opt) {
-  XcheckResult res;
+namespace detail {
+
+void run_csim(csim::Machine& m, CsimRecorder& rec, XcheckResult& res) {
+  const auto t0 = Clock::now();
+  for (auto& v : rec.by_stream) v.clear();
+  try {
+    m.set_observer(&rec);
+    const csim::Stats& st = m.run();
+    res.csim_cycles = st.cycles;
+    res.csim_busy.clear();
+    for (const auto& s : st.streams) res.csim_busy.push_back(s.busy_cycles);
+    res.csim_contention = st.contention_cycles;
+  } catch (const csim::SimError& e) {
+    res.csim_error = true;
+    res.csim_kind = e.kind();
+    res.csim_site = e.site();
+    res.csim_message = e.what();
+  }
+  m.set_observer(nullptr);
+  res.csim_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void run_rtl(RtlTop* rtl, const CsimRecorder* rec, XcheckResult& res, uint64_t max_clocks) {
   auto fail = [&](std::string what) {
     if (res.ok) {
       res.ok = false;
       res.mismatch = std::move(what);
     }
   };
-
-  // ------------------------------------------------------------------ csim
-  Recorder rec;
-  std::vector<uint8_t> csim_gwb, csim_gib;
-  const bool use_csim = opt.mode != Mode::RtlOnly;
-  const bool use_rtl = opt.mode != Mode::CsimOnly;
-  if (use_csim) {
-    csim::Machine m(cfg);
-    const auto t0 = Clock::now();
-    try {
-      m.load_program(program);
-      std::copy(gwb.begin(), gwb.end(), m.gwb().begin());
-      std::copy(gib.begin(), gib.end(), m.gib().begin());
-      m.set_observer(&rec);
-      const csim::Stats& st = m.run();
-      res.csim_cycles = st.cycles;
-      for (const auto& s : st.streams) res.csim_busy.push_back(s.busy_cycles);
-      res.csim_contention = st.contention_cycles;
-    } catch (const csim::SimError& e) {
-      res.csim_error = true;
-      res.csim_kind = e.kind();
-      res.csim_site = e.site();
-      res.csim_message = e.what();
-    }
-    res.csim_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    csim_gwb.assign(m.gwb().begin(), m.gwb().end());
-    csim_gib.assign(m.gib().begin(), m.gib().end());
-    if (!use_rtl) {
-      res.gib = csim_gib;
-      return res;
-    }
-  }
-
-  // ------------------------------------------------------------------ RTL
-  rtl->reset();
-  std::vector<uint8_t> image(static_cast<size_t>(cfg.gwb_bytes), 0);
-  std::copy(gwb.begin(), gwb.end(), image.begin());
-  rtl->write_gwb(0, image);
-  image.assign(static_cast<size_t>(cfg.gib_bytes), 0);
-  std::copy(gib.begin(), gib.end(), image.begin());
-  rtl->write_gib(0, image);
-  rtl->load_program(program);
-
+  const bool use_csim = rec != nullptr;
   std::array<std::deque<std::pair<int64_t, int64_t>>, 3> started;  // pc, start
   std::array<size_t, 3> next{0, 0, 0};
   std::array<std::vector<Completion>, 3> extra;  // RTL completions beyond csim's (checked at the end)
@@ -92,11 +62,11 @@ XcheckResult cross_check(RtlTop* rtl, const isa::AccelConfig& cfg, const isa::Pr
     ++res.completions;
     const auto s = static_cast<size_t>(c.stream);
     if (!use_csim) return;
-    if (next[s] >= rec.by_stream[s].size()) {
+    if (next[s] >= rec->by_stream[s].size()) {
       extra[s].push_back(c);
       return;
     }
-    const Completion& want = rec.by_stream[s][next[s]++];
+    const Completion& want = rec->by_stream[s][next[s]++];
     if (!(want == c))
       fail(fmt::format("{} instruction #{}: csim {}, RTL {}", stream_name(c.stream), next[s] - 1, describe(want), describe(c)));
   };
@@ -124,18 +94,16 @@ XcheckResult cross_check(RtlTop* rtl, const isa::AccelConfig& cfg, const isa::Pr
       if (r.issue >> s & 1) started[static_cast<size_t>(s)].emplace_back(r.pc[s], t);
     }
     if (!res.ok && use_csim) break;  // the first difference is enough
-    if (opt.max_clocks && rtl->clocks() > opt.max_clocks) {
-      fail(fmt::format("RTL run did not end within {} clocks", opt.max_clocks));
+    if (max_clocks && rtl->clocks() > max_clocks) {
+      fail(fmt::format("RTL run did not end within {} clocks", max_clocks));
       break;
     }
   } while (rtl->step());
   while (rtl->running()) rtl->step();
   res.rtl_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   res.rtl = rtl->result();
-  res.gib = rtl->read_gib(0, static_cast<size_t>(cfg.gib_bytes));
-  if (!use_csim || !res.ok) return res;
+  if (!use_csim || !res.ok) return;
 
-  // ------------------------------------------------------------------ outcome
   if (res.csim_error) {
     const uint32_t kind = 1u + static_cast<uint32_t>(*res.csim_kind);
     const auto& site = res.csim_site;
@@ -173,21 +141,71 @@ XcheckResult cross_check(RtlTop* rtl, const isa::AccelConfig& cfg, const isa::Pr
       fail(fmt::format("contention cycles: csim {}, RTL {}", res.csim_contention, res.rtl.contention));
   }
   for (int s = 0; s < 3 && res.ok; ++s)
-    if (next[static_cast<size_t>(s)] != rec.by_stream[static_cast<size_t>(s)].size())
+    if (next[static_cast<size_t>(s)] != rec->by_stream[static_cast<size_t>(s)].size())
       fail(fmt::format("{}: csim completed {} instructions, the RTL {}; next in csim: {}", stream_name(s),
-                       rec.by_stream[static_cast<size_t>(s)].size(), next[static_cast<size_t>(s)],
-                       describe(rec.by_stream[static_cast<size_t>(s)][next[static_cast<size_t>(s)]])));
-  if (res.ok && res.gib != csim_gib) {
-    size_t i = 0;
-    while (res.gib[i] == csim_gib[i]) ++i;
-    fail(fmt::format("GIB byte {}: csim {}, RTL {}", i, csim_gib[i], res.gib[i]));
+                       rec->by_stream[static_cast<size_t>(s)].size(), next[static_cast<size_t>(s)],
+                       describe(rec->by_stream[static_cast<size_t>(s)][next[static_cast<size_t>(s)]])));
+}
+
+std::string first_difference(const char* what, std::span<const uint8_t> want, std::span<const uint8_t> got) {
+  size_t i = 0;
+  while (i < want.size() && i < got.size() && want[i] == got[i]) ++i;
+  if (i == want.size() && i == got.size()) return {};
+  if (i == want.size() || i == got.size()) return fmt::format("{}: csim {} bytes, RTL {}", what, want.size(), got.size());
+  return fmt::format("{} byte {}: csim {}, RTL {}", what, i, want[i], got[i]);
+}
+
+}  // namespace detail
+
+XcheckResult cross_check(RtlTop* rtl, const isa::AccelConfig& cfg, const isa::Program& program,
+                         std::span<const uint8_t> gwb, std::span<const uint8_t> gib, const XcheckOptions& opt) {
+  XcheckResult res;
+  const bool use_csim = opt.mode != Mode::RtlOnly;
+  const bool use_rtl = opt.mode != Mode::CsimOnly;
+
+  detail::CsimRecorder rec;
+  std::vector<uint8_t> csim_gwb, csim_gib;
+  if (use_csim) {
+    csim::Machine m(cfg);
+    std::copy(gwb.begin(), gwb.end(), m.gwb().begin());
+    std::copy(gib.begin(), gib.end(), m.gib().begin());
+    try {
+      m.load_program(program);
+      detail::run_csim(m, rec, res);
+    } catch (const csim::SimError& e) {  // a program that does not load
+      res.csim_error = true;
+      res.csim_kind = e.kind();
+      res.csim_site = e.site();
+      res.csim_message = e.what();
+    }
+    csim_gwb.assign(m.gwb().begin(), m.gwb().end());
+    csim_gib.assign(m.gib().begin(), m.gib().end());
+    if (!use_rtl) {
+      res.gib = csim_gib;
+      return res;
+    }
+  }
+
+  rtl->reset();
+  std::vector<uint8_t> image(static_cast<size_t>(cfg.gwb_bytes), 0);
+  std::copy(gwb.begin(), gwb.end(), image.begin());
+  rtl->write_gwb(0, image);
+  image.assign(static_cast<size_t>(cfg.gib_bytes), 0);
+  std::copy(gib.begin(), gib.end(), image.begin());
+  rtl->write_gib(0, image);
+  rtl->load_program(program);
+  detail::run_rtl(rtl, use_csim ? &rec : nullptr, res, opt.max_clocks);
+  res.gib = rtl->read_gib(0, static_cast<size_t>(cfg.gib_bytes));
+  if (!use_csim || !res.ok) return res;
+
+  if (auto d = detail::first_difference("GIB", csim_gib, res.gib); !d.empty()) {
+    res.ok = false;
+    res.mismatch = d;
   }
   if (res.ok && opt.compare_gwb) {
-    const auto g = rtl->read_gwb(0, static_cast<size_t>(cfg.gwb_bytes));
-    if (g != csim_gwb) {
-      size_t i = 0;
-      while (g[i] == csim_gwb[i]) ++i;
-      fail(fmt::format("GWB byte {}: csim {}, RTL {}", i, csim_gwb[i], g[i]));
+    if (auto d = detail::first_difference("GWB", csim_gwb, rtl->read_gwb(0, static_cast<size_t>(cfg.gwb_bytes))); !d.empty()) {
+      res.ok = false;
+      res.mismatch = d;
     }
   }
   return res;

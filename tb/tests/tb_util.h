@@ -29,9 +29,11 @@ inline isa::AccelConfig accel(const std::string& name) {
 
 inline isa::Program program(const std::string& text) { return isa::assemble(text, "test.s"); }
 
-// One model per config per test process (building a model allocates its memories).
+// One model per config per test process (building a model allocates its memories). Never
+// destroyed: a Verilated model must not outlive Verilator's own statics, whose destruction order
+// at exit is unspecified (destroying it from an exit handler can block on a dead mutex).
 inline RtlTop& model(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<RtlTop>> models;
+  static auto& models = *new std::map<std::string, std::unique_ptr<RtlTop>>;
   auto& m = models[name];
   if (!m) m = RtlTop::create(accel(name));
   return *m;
