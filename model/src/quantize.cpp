@@ -184,6 +184,13 @@ ModelPackage quantize(const ModelPackage& fp32, const CalibrationStats& stats,
     const double limit = bytes[j] == 1 ? 127.5 : 32767.5;
     while (shift[j] < 24 && dev / std::ldexp(1.0, shift[j]) >= limit) ++shift[j];
   }
+  // Largest |device value| of each feature over the calibration rows.
+  std::vector<int64_t> vmax(F);
+  for (int j = 0; j < F; ++j) {
+    const int64_t lim = bytes[j] == 1 ? 127 : 32767;
+    for (int32_t x : {stats.feature_min[j], stats.feature_max[j]})
+      vmax[j] = std::max(vmax[j], std::abs(int8::sat(int8::rshr(int64_t{x} - zero[j], shift[j]), -lim - 1, lim)));
+  }
   T["features.zero"] = Tensor({F}, zero);
   T["features.shift"] = Tensor({F}, shift);
   T["features.bytes"] = Tensor({F}, bytes);
@@ -201,7 +208,10 @@ ModelPackage quantize(const ModelPackage& fp32, const CalibrationStats& stats,
       for (int j = 0; j < F; ++j) {
         we[j] = w(i, j) * std::ldexp(1.0, shift[j]) / stdv[j];
         be += w(i, j) * (zero[j] - double(mean[j])) / stdv[j];
-        mx = std::max(mx, std::fabs(we[j]));
+        // A feature whose device value was always 0 (constant in the training data, so its std
+        // was clamped to 1e-3 and its device-unit weight is ~1000x the others) must not set the
+        // row's scale: it would round every other weight of the row to 0. Its weight is clamped.
+        if (vmax[j] > 0) mx = std::max(mx, std::fabs(we[j]));
       }
       const double scale = std::max({mx / 127.0, std::fabs(be) / 16777216.0, kMinScale});
       int64_t fold = 0;

@@ -383,3 +383,38 @@ TEST(Int8ReferenceTest, MeasuresAgreementWithFp32OnRandomWeights) {
     EXPECT_GT(within1 / m, 0.3);  // a loose sanity bound, far below the measured figures
   }
 }
+
+TEST(Int8ReferenceTest, ConstantTrainingFeaturesDoNotCollapseTheProjection) {
+  // Trained packages have features that never vary in the training data (pc_hi = 0 for every
+  // program below 2^42): their std is clamped to 1e-3 and their device-unit weights are huge.
+  // The projection must still carry the other features.
+  const auto c = test::tiny_config(2, true, 16);
+  auto fp = make_random_fp32_package(c, 61);
+  fp.at("norm.mean").data<float>()[0] = 0;
+  fp.at("norm.std").data<float>()[0] = 1e-3f;
+  const size_t n = 600;
+  const auto x = synthetic_features("paper13", n, 62);
+  for (size_t i = 0; i < n; ++i) ASSERT_EQ(x[i * 13], 0);  // pc_hi is constant
+  const Fp32Model fm(fp);
+  Calibrator cal(fm);
+  cal.add_epoch(x, n, 0);
+  const auto q = quantize(fp, cal.stats(), {});
+  const Int8Reference ref(q);
+  const auto tr = ref.trace_window(ref.codec().encode(x), n, 20);
+  const double s_u = q.card.quantization["scales"]["input_proj_output"].get<double>();
+  const auto W = fp.get<float>("input_proj.weight"), b = fp.get<float>("input_proj.bias"),
+             mean = fp.get<float>("norm.mean"), sd = fp.get<float>("norm.std");
+  double err = 0;
+  int count = 0;
+  for (int t = 0; t < tr.length; ++t) {
+    const int64_t pos = tr.first_position + t;
+    if (pos < 0 || pos >= int64_t(n)) continue;
+    for (int i = 0; i < 16; ++i) {
+      double u = b[i];
+      for (int j = 0; j < 13; ++j) u += W[i * 13 + j] * (x[pos * 13 + j] - mean[j]) / sd[j];
+      err += std::fabs(tr.u[size_t(t) * 16 + i] * s_u - u) / s_u;
+      ++count;
+    }
+  }
+  EXPECT_LT(err / count, 1.5) << "mean |u error| in quantisation steps";
+}
