@@ -114,6 +114,22 @@ def design_summary(fp32: dict, int8: dict | None = None) -> str:
     return "\n".join(rows)
 
 
+def design_metrics(evs: dict[str, dict]) -> str:
+    """Per design and backend, means over the programs: every per-instruction metric and the
+    program CPI error (evs: backend label -> eval)."""
+    keys = COLS + (("cpi_error", "CPI error", 100),)
+    rows = ["| design | backend | " + " | ".join(c[1] for c in keys) + " |", "|---|---|" + "---|" * len(keys)]
+    first = next(iter(evs.values()))
+    for d in first["designs"] + ["mean"]:
+        for label, ev in evs.items():
+            ds = first["designs"] if d == "mean" else [d]
+            vals = [float(np.mean([p["designs"][x][k] for p in ev["programs"].values() for x in ds]))
+                    for k, _, _ in keys]
+            name = "**mean**" if d == "mean" else d
+            rows.append(f"| {name} | {label} | " + " | ".join(_fmt(v, c[2]) for v, c in zip(vals, keys)) + " |")
+    return "\n".join(rows)
+
+
 def render(fp32_path: str, int8_path: str | None = None) -> str:
     ev = load(fp32_path)
     win = f" (window {ev['window'][0]}/{ev['window'][1]})" if ev.get("window") else ""
@@ -125,5 +141,8 @@ def render(fp32_path: str, int8_path: str | None = None) -> str:
         out += [f"#### design {d}", "", per_program(ev, d), ""]
     out += ["### Program CPI error per design", "", cpi_table(ev), ""]
     if q:
-        out += ["### INT8 vs FP32", "", side_by_side(ev, q), ""]
+        out += ["### INT8 vs FP32", "", side_by_side(ev, q), "",
+                "### Every metric per design, FP32 and INT8 (means over programs)", "",
+                design_metrics({"FP32": ev, "INT8": q}), "",
+                "### INT8: per program, mean over designs", "", per_program(q), ""]
     return "\n".join(out)

@@ -46,6 +46,8 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
             self.assertIn("#### design rob", md)
             self.assertIn("+0.00", md)
             self.assertIn("| design | exact FP32 | exact INT8 |", md)
+            self.assertIn("| design | backend | rel5% | RAE | MAE | RMSE | exact | ±1 | ±2 | CPI error |", md)
+            self.assertEqual(md.count("| **mean** | INT8 |"), 1)
 
     def test_report_reads_the_cpp_eval_layout(self):
         with TempDir() as t:
