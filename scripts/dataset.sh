@@ -8,7 +8,8 @@
 #   NS_TRACE_DIR        traces to label, every *.nstrace in it (default build/traces: `make traces`)
 #   NS_DATASET_DIR      output folder (default build/dataset)
 #   NS_DATASET_EPOCHS   label at most this many epochs per program (default: all)
-#   NS_DATASET_SPLITS   YAML map program -> train|validation|test (default: split by name hash)
+#   NS_DATASET_SPLITS   YAML map program -> train|validation|test (default: the dataset_split
+#                       pins of configs/workloads.yaml; unpinned programs are split by name hash)
 #   NS_JOBS             programs labelled in parallel (default: the number of cores)
 set -euo pipefail
 ns=${1:?usage: dataset.sh NEUROSCALAR_BINARY}
@@ -69,8 +70,14 @@ if [ ${#todo[@]} -gt 0 ]; then
   echo "dataset: labelled in $(( $(date +%s) - start )) s"
 fi
 
-manifest_args=()
-[ -n "${NS_DATASET_SPLITS:-}" ] && manifest_args+=(--splits "$NS_DATASET_SPLITS")
-"$ns" dataset-manifest "$out" "${manifest_args[@]}"
+splits=${NS_DATASET_SPLITS:-}
+if [ -z "$splits" ]; then
+  splits="$out/splits.yaml"
+  "$ns" trace --list-workloads --json | /usr/bin/python3 -c '
+import json, sys
+pins = {w["name"]: w["dataset_split"] for w in json.load(sys.stdin) if w.get("dataset_split")}
+print(json.dumps(pins))' > "$splits"  # JSON is YAML
+fi
+"$ns" dataset-manifest "$out" --splits "$splits"
 /usr/bin/python3 uarch/scripts/ipc_report.py "$out/manifest.json" --png "$out/ipc.png" > "$out/ipc.md"
 echo "dataset: IPC per workload and design in $out/ipc.md and $out/ipc.png"

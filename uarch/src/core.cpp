@@ -127,7 +127,8 @@ struct Core::Impl {
     for (size_t u = 0; u < c.units.size(); ++u) unit_count[u] = static_cast<uint8_t>(c.units[u].count);
     for (int p = 0; p < kPoolCount; ++p) {
       rename_regs[p] = c.phys_regs[p] - kArchRegs[p];
-      // With at most two destinations per ROB entry, a pool this large never stalls rename.
+      // At most `rob` instructions are in flight, each with at most two destinations: a pool
+      // this large never stalls rename.
       pool_limits[p] = rename_regs[p] < 2 * c.rob;
     }
     commit_ring.init(c.rob);
@@ -176,7 +177,7 @@ struct Core::Impl {
     }
   }
 
-  // IQ occupancy at dispatch cycle d: entries whose last part issued before d have left.
+  // IQ occupancy at dispatch cycle d: micro-ops that issued before d have left.
   void iq_advance(int64_t d) {
     for (; iq_time < d; ++iq_time) {
       uint16_t& r = iq_release[static_cast<size_t>(iq_time) & (kIqCalendar - 1)];

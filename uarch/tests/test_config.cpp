@@ -26,7 +26,7 @@ const Table4 kTable4[] = {
     {"4w+mem", 4, 2, 32, 256, 192, 128, 64},
 };
 
-TEST(ConfigTest, DesignsReproduceTable4) {
+TEST(UarchConfigTest, DesignsReproduceTable4) {
   for (const Table4& t : kTable4) {
     SCOPED_TRACE(t.name);
     const CoreConfig c = design(t.name);
@@ -45,7 +45,7 @@ TEST(ConfigTest, DesignsReproduceTable4) {
 }
 
 // Everything Table 4 leaves open is identical across the five designs.
-TEST(ConfigTest, DesignsShareEverythingElse) {
+TEST(UarchConfigTest, DesignsShareEverythingElse) {
   auto shared = [](nlohmann::json t) {
     t.erase("name");
     for (const char* k : {"width", "rob", "lq", "sq"}) t["pipeline"].erase(k);
@@ -61,7 +61,7 @@ TEST(ConfigTest, DesignsShareEverythingElse) {
   EXPECT_EQ(shared(load_config(source_dir() / "configs/cpu/base.yaml").tree), ref);
 }
 
-TEST(ConfigTest, DerivedValues) {
+TEST(UarchConfigTest, DerivedValues) {
   const CoreConfig c = design("8w");
   EXPECT_EQ(c.l1d.sets, 64u * 1024 / (2 * 64));
   EXPECT_EQ(c.l2.sets, 2048u * 1024 / (8 * 64));
@@ -74,7 +74,7 @@ TEST(ConfigTest, DerivedValues) {
   EXPECT_EQ(c.units[c.ops[size_t(trace::OpClass::BranchCond)].unit].name, "int_alu");
 }
 
-class ConfigErrorTest : public ::testing::Test {
+class UarchConfigErrorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -110,43 +110,43 @@ class ConfigErrorTest : public ::testing::Test {
 #define EXPECT_HAS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
-TEST_F(ConfigErrorTest, AcceptsAValidOverride) {
+TEST_F(UarchConfigErrorTest, AcceptsAValidOverride) {
   EXPECT_EQ(error_of("include: base.yaml\nname: x\npipeline: {rob: 100}\n"), "no error");
   EXPECT_EQ(load_config(dir_ / "bad.yaml").rob, 100u);
 }
 
-TEST_F(ConfigErrorTest, RejectsUnknownKeyInOverride) {
+TEST_F(UarchConfigErrorTest, RejectsUnknownKeyInOverride) {
   const std::string e = error_of("include: base.yaml\nname: x\nmemory: {l1d: {size_kbb: 32}}\n");
   EXPECT_HAS(e, "bad.yaml");
   EXPECT_HAS(e, "unknown key 'memory.l1d.size_kbb'");
 }
 
-TEST_F(ConfigErrorTest, RejectsUnknownKeyInBase) {
+TEST_F(UarchConfigErrorTest, RejectsUnknownKeyInBase) {
   edit_base("  iq: 64\n", "  iq: 64\n  iqq: 3\n");
   const std::string e = error_of("include: base.yaml\nname: x\n");
   EXPECT_HAS(e, "pipeline.iqq: unknown key");
 }
 
-TEST_F(ConfigErrorTest, RejectsNegativeSize) {
+TEST_F(UarchConfigErrorTest, RejectsNegativeSize) {
   const std::string e = error_of("include: base.yaml\nname: x\nmemory: {l2: {size_kb: -64}}\n");
   EXPECT_HAS(e, "memory.l2.size_kb: must be in");
   EXPECT_HAS(e, "got -64");
 }
 
-TEST_F(ConfigErrorTest, RejectsNonPowerOfTwoSets) {
+TEST_F(UarchConfigErrorTest, RejectsNonPowerOfTwoSets) {
   const std::string e = error_of("include: base.yaml\nname: x\nmemory: {l1d: {size_kb: 48}}\n");
   EXPECT_HAS(e, "memory.l1d.size_kb");
   EXPECT_HAS(e, "power of two");
 }
 
-TEST_F(ConfigErrorTest, RejectsZeroAndOversizedStructures) {
+TEST_F(UarchConfigErrorTest, RejectsZeroAndOversizedStructures) {
   EXPECT_HAS(error_of("include: base.yaml\nname: x\npipeline: {rob: 0}\n"), "pipeline.rob");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\npipeline: {rob: 100000}\n"), "pipeline.rob");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\npipeline: {phys_regs: {int: 10}}\n"),
              "pipeline.phys_regs.int");
 }
 
-TEST_F(ConfigErrorTest, RejectsOversizedMemory) {
+TEST_F(UarchConfigErrorTest, RejectsOversizedMemory) {
   EXPECT_HAS(error_of("include: base.yaml\nname: x\nmemory: {llc: {size_kb: 1048576}}\n"),
              "memory.llc.size_kb: must be in");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\nmemory: {dram: {latency_ns: 9000}}\n"),
@@ -154,7 +154,7 @@ TEST_F(ConfigErrorTest, RejectsOversizedMemory) {
   EXPECT_HAS(error_of("include: base.yaml\nname: x\nclock_ghz: .nan\n"), "clock_ghz: must be a number");
 }
 
-TEST_F(ConfigErrorTest, RejectsWrongTypes) {
+TEST_F(UarchConfigErrorTest, RejectsWrongTypes) {
   EXPECT_HAS(error_of("include: base.yaml\nname: x\npipeline: {width: wide}\n"),
              "pipeline.width: must be an integer");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\npipeline: 8\n"), "'pipeline' must be a map");
@@ -162,23 +162,23 @@ TEST_F(ConfigErrorTest, RejectsWrongTypes) {
              "must be true or false");
 }
 
-TEST_F(ConfigErrorTest, RejectsUnknownPredictor) {
+TEST_F(UarchConfigErrorTest, RejectsUnknownPredictor) {
   EXPECT_HAS(error_of("include: base.yaml\nname: x\nbranch: {predictor: perfect}\n"),
              "unknown predictor 'perfect'");
 }
 
-TEST_F(ConfigErrorTest, RejectsOpClassWithoutUnitOrWithTwo) {
+TEST_F(UarchConfigErrorTest, RejectsOpClassWithoutUnitOrWithTwo) {
   edit_base("    ops: {IntMult: 3, IntDiv: {latency: 20, interval: 20}}",
             "    ops: {IntMult: 3}");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\n"), "opcode class IntDiv has no functional unit");
 }
 
-TEST_F(ConfigErrorTest, RejectsOpClassOnTwoUnits) {
+TEST_F(UarchConfigErrorTest, RejectsOpClassOnTwoUnits) {
   edit_base("    ops: {FloatAdd: 2,", "    ops: {IntAlu: 1, FloatAdd: 2,");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\n"), "assigned to two functional units");
 }
 
-TEST_F(ConfigErrorTest, RejectsMissingKeyAndFiles) {
+TEST_F(UarchConfigErrorTest, RejectsMissingKeyAndFiles) {
   edit_base("  iq: 64\n", "");
   EXPECT_HAS(error_of("include: base.yaml\nname: x\n"), "pipeline.iq: missing key");
   EXPECT_HAS(error_of("include: nowhere.yaml\nname: x\n"), "cannot open");
@@ -192,7 +192,7 @@ TEST_F(ConfigErrorTest, RejectsMissingKeyAndFiles) {
   }
 }
 
-TEST_F(ConfigErrorTest, RejectsIncludeCycles) {
+TEST_F(UarchConfigErrorTest, RejectsIncludeCycles) {
   std::ofstream(dir_ / "a.yaml") << "include: b.yaml\nname: a\n";
   std::ofstream(dir_ / "b.yaml") << "include: a.yaml\nname: b\n";
   EXPECT_HAS(error_of("include: a.yaml\nname: c\n"), "nested too deeply");

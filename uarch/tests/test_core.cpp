@@ -27,7 +27,7 @@ double cycles_per_iteration(const SimRun& r, int measured_iterations) {
 // A value carried through memory: store r1 -> [A]; load r1 <- [A]; r1 += 1. The load forwards
 // from the store queue: store (1 cycle address/data) + forwarding (the L1D latency, 2) + add (1)
 // = 4 cycles per iteration.
-TEST(CoreTest, ForwardsFromAnOlderStoreToTheSameAddress) {
+TEST(UarchCoreTest, ForwardsFromAnOlderStoreToTheSameAddress) {
   Builder b;
   b.loop(1000, [&](int i) {
     b.set_warmup(i < 100);
@@ -43,7 +43,7 @@ TEST(CoreTest, ForwardsFromAnOlderStoreToTheSameAddress) {
 
 // A load that reads more bytes than the older store wrote cannot forward: it waits until the
 // store has been written to the cache after commit, which is much slower than forwarding.
-TEST(CoreTest, PartiallyOverlappingLoadWaitsForTheStoreToDrain) {
+TEST(UarchCoreTest, PartiallyOverlappingLoadWaitsForTheStoreToDrain) {
   auto kernel = [](uint16_t store_size) {
     Builder b;
     b.loop(1000, [&](int i) {
@@ -63,7 +63,7 @@ TEST(CoreTest, PartiallyOverlappingLoadWaitsForTheStoreToDrain) {
 }
 
 // Loads to other addresses than the in-flight stores do not wait for them.
-TEST(CoreTest, LoadsToOtherAddressesIgnoreOlderStores) {
+TEST(UarchCoreTest, LoadsToOtherAddressesIgnoreOlderStores) {
   Builder b;
   b.loop(1000, [&](int i) {
     b.set_warmup(i < 100);
@@ -80,7 +80,7 @@ TEST(CoreTest, LoadsToOtherAddressesIgnoreOlderStores) {
 
 // `add r1, [mem]` accumulating into r1: the load issues early, only the add is on the chain:
 // one cycle per instruction.
-TEST(CoreTest, LoadOpChainsOnlyThroughTheOperation) {
+TEST(UarchCoreTest, LoadOpChainsOnlyThroughTheOperation) {
   Builder b;
   b.loop(200, [&](int i) {
     b.set_warmup(i < 20);
@@ -94,7 +94,7 @@ TEST(CoreTest, LoadOpChainsOnlyThroughTheOperation) {
 // until it commits. With the pipeline empty behind it: dispatch (1 after the last commit), issue
 // (+1), no execution unit, commit (+1) = label 3; the next instruction then dispatches 1 cycle
 // after that commit, issues, executes and commits: label 4.
-TEST(CoreTest, SerializingInstructionsDrainThePipeline) {
+TEST(UarchCoreTest, SerializingInstructionsDrainThePipeline) {
   Builder b;
   b.loop(100, [&](int i) {
     b.set_warmup(i < 10);
@@ -113,7 +113,7 @@ TEST(CoreTest, SerializingInstructionsDrainThePipeline) {
 // Straight-line code larger than the L1I, looped: every 64-byte line (16 instructions) misses
 // the L1I and is fetched from the L2 (its latency, 20, beyond the pipelined L1I hit) and then
 // takes 2 fetch cycles: 16 instructions per 22 cycles. Code that fits the L1I runs at 6 IPC.
-TEST(CoreTest, InstructionCacheMissesStallFetch) {
+TEST(UarchCoreTest, InstructionCacheMissesStallFetch) {
   auto code = [](int instructions, int passes) {
     Builder b;
     for (int p = 0; p < passes; ++p) {
@@ -138,7 +138,7 @@ TEST(CoreTest, InstructionCacheMissesStallFetch) {
 // L1D MSHRs bound the overlap; the stride prefetcher requests lines 4 ahead (gem5's degree) on
 // top of the demand misses, which about doubles the throughput (the prefetches are still late:
 // 4 lines ahead is less than the 163-cycle DRAM latency at this speed).
-TEST(CoreTest, StridePrefetcherHidesStreamingMisses) {
+TEST(UarchCoreTest, StridePrefetcherHidesStreamingMisses) {
   Builder b;
   b.loop(40000, [&](int i) {
     b.set_warmup(i < 4000);
@@ -156,7 +156,7 @@ TEST(CoreTest, StridePrefetcherHidesStreamingMisses) {
 
 // Labels are commit-to-commit cycles: they sum to the epoch's cycles, and with up to `width`
 // commits per cycle most of them are 0 (independent ALU ops at IPC 6: 5 of 6 are 0).
-TEST(CoreTest, LabelsSumToCyclesAndAreMostlyZeroAtHighIpc) {
+TEST(UarchCoreTest, LabelsSumToCyclesAndAreMostlyZeroAtHighIpc) {
   Builder b;
   b.loop(300, [&](int i) {
     b.set_warmup(i < 30);
@@ -174,7 +174,7 @@ TEST(CoreTest, LabelsSumToCyclesAndAreMostlyZeroAtHighIpc) {
 // Epochs on one core: each starts with the pipeline drained (an ALU op after the drain:
 // fetch 1 + front end 4 + issue 1 + execute 1 + commit 1 = 8 cycles after the last commit),
 // while caches and predictors keep what the previous epoch left.
-TEST(CoreTest, EpochsDrainThePipelineButKeepCachesAndPredictors) {
+TEST(UarchCoreTest, EpochsDrainThePipelineButKeepCachesAndPredictors) {
   const auto ring = chase_ring(0x40000000, 4096, 5);  // 256 KB: L2-resident once touched
   Builder b;
   b.loop(4096, [&](int) { b.load(gpr(1), gpr(1), ring[0]); });
@@ -200,7 +200,7 @@ TEST(CoreTest, EpochsDrainThePipelineButKeepCachesAndPredictors) {
 
 // Warm-up records run through the model without labels: here they warm the I-cache, the
 // predictor and a dependent chain that the labelled iterations continue at one op per cycle.
-TEST(CoreTest, WarmupRecordsGetNoLabels) {
+TEST(UarchCoreTest, WarmupRecordsGetNoLabels) {
   Builder b;
   b.loop(15, [&](int i) {
     b.set_warmup(i < 10);
@@ -214,7 +214,7 @@ TEST(CoreTest, WarmupRecordsGetNoLabels) {
 
 // Table 4 contrasts: 4w+mem (width 4, L1D 128 KB) loses on compute-bound code and wins when the
 // working set fits 128 KB but not 64 KB.
-TEST(CoreTest, MoreMemoryDesignWinsOnL1dBoundCodeAndLosesOnComputeBoundCode) {
+TEST(UarchCoreTest, MoreMemoryDesignWinsOnL1dBoundCodeAndLosesOnComputeBoundCode) {
   Builder compute;
   compute.loop(300, [&](int i) {
     compute.set_warmup(i < 30);
@@ -241,7 +241,7 @@ TEST(CoreTest, MoreMemoryDesignWinsOnL1dBoundCodeAndLosesOnComputeBoundCode) {
 
 // Returns are predicted by the return-address stack; call chains deeper than its 16 entries
 // mispredict the outer returns.
-TEST(CoreTest, ReturnStackPredictsReturnsUpToItsDepth) {
+TEST(UarchCoreTest, ReturnStackPredictsReturnsUpToItsDepth) {
   auto nest = [](int depth) {
     Builder b;
     for (int it = 0; it < 50; ++it) {

@@ -44,7 +44,7 @@ Result run_cli(const std::string& args) {
   return r;
 }
 
-class LabelCliTest : public ::testing::Test {
+class UarchLabelCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -79,7 +79,7 @@ class LabelCliTest : public ::testing::Test {
 #define EXPECT_HAS(haystack, needle) \
   EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
 
-TEST_F(LabelCliTest, WritesLabelsThatMatchTheLibrary) {
+TEST_F(UarchLabelCliTest, WritesLabelsThatMatchTheLibrary) {
   const fs::path out = dir_ / "prog.labels";
   const Result r = run_cli("label -q " + cpu("8w") + " " + cpu("rob") + " " + trace_.string() +
                            " -o " + out.string());
@@ -103,7 +103,7 @@ TEST_F(LabelCliTest, WritesLabelsThatMatchTheLibrary) {
   });
 }
 
-TEST_F(LabelCliTest, JsonPrintsPerDesignTotals) {
+TEST_F(UarchLabelCliTest, JsonPrintsPerDesignTotals) {
   const Result r = run_cli("label -q --json " + cpu("8w") + " " + cpu("4w+mem") + " " +
                            trace_.string());
   ASSERT_EQ(r.status, 0) << r.out;
@@ -117,7 +117,7 @@ TEST_F(LabelCliTest, JsonPrintsPerDesignTotals) {
   EXPECT_NEAR(ipc, 30000.0 / j["configs"][0]["cycles"].get<double>(), 1e-12);
 }
 
-TEST_F(LabelCliTest, RejectsBadDesigns) {
+TEST_F(UarchLabelCliTest, RejectsBadDesigns) {
   std::ofstream(dir_ / "unknown.yaml")
       << "include: " << (source_dir() / "configs/cpu/base.yaml").string()
       << "\nname: x\npipeline: {robb: 3}\n";
@@ -145,7 +145,7 @@ TEST_F(LabelCliTest, RejectsBadDesigns) {
   EXPECT_HAS(missing.out, "nowhere.yaml");
 }
 
-TEST_F(LabelCliTest, RejectsBadTraces) {
+TEST_F(UarchLabelCliTest, RejectsBadTraces) {
   std::vector<char> bytes;
   {
     std::ifstream in(trace_, std::ios::binary);
@@ -168,7 +168,7 @@ TEST_F(LabelCliTest, RejectsBadTraces) {
   }
 }
 
-TEST_F(LabelCliTest, ShardsAndManifestFollowTheDatasetLayout) {
+TEST_F(UarchLabelCliTest, ShardsAndManifestFollowTheDatasetLayout) {
   const fs::path ds = dir_ / "dataset";
   for (const char* name : {"a", "b", "c"}) {
     const Result r = run_cli("label -q " + cpu("8w") + " " + cpu("lsq") + " --name " + name +

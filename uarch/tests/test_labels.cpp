@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::design;
 
-class LabelsTest : public ::testing::Test {
+class UarchLabelsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
@@ -70,7 +70,7 @@ std::vector<std::vector<uint32_t>> reference_labels(const trace::Reader& reader,
   return out;
 }
 
-TEST_F(LabelsTest, LabelerMatchesOneCorePerDesignOnAnyThreadCount) {
+TEST_F(UarchLabelsTest, LabelerMatchesOneCorePerDesignOnAnyThreadCount) {
   const trace::Reader reader(write_trace(5, 20000, 3000));
   const std::vector<CoreConfig> configs = {design("8w"), design("rob"), design("4w+mem")};
   std::vector<std::vector<std::vector<uint32_t>>> ref;
@@ -98,7 +98,7 @@ TEST_F(LabelsTest, LabelerMatchesOneCorePerDesignOnAnyThreadCount) {
   }
 }
 
-TEST_F(LabelsTest, LabelerStopsAtMaxEpochsAndPropagatesErrors) {
+TEST_F(UarchLabelsTest, LabelerStopsAtMaxEpochsAndPropagatesErrors) {
   const trace::Reader reader(write_trace(4, 5000, 0));
   Labeler labeler({design("8w"), design("lsq")}, 2);
   int seen = 0;
@@ -111,7 +111,7 @@ TEST_F(LabelsTest, LabelerStopsAtMaxEpochsAndPropagatesErrors) {
                std::runtime_error);
 }
 
-TEST_F(LabelsTest, LabelerReportsACorruptTrace) {
+TEST_F(UarchLabelsTest, LabelerReportsACorruptTrace) {
   const fs::path p = write_trace(3, 5000, 0);
   const trace::Reader reader(p);
   {
@@ -140,7 +140,7 @@ fs::path write_labels(const fs::path& p) {
   return p;
 }
 
-TEST_F(LabelsTest, LabelFileRoundTrips) {
+TEST_F(UarchLabelsTest, LabelFileRoundTrips) {
   const LabelReader r(write_labels(dir_ / "l.labels"));
   EXPECT_EQ(r.configs(), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(r.epoch_count(), 2u);
@@ -154,7 +154,7 @@ TEST_F(LabelsTest, LabelFileRoundTrips) {
   EXPECT_THROW(r.read_epoch(2, labels, side), LabelError);
 }
 
-class LabelCorruptionTest : public LabelsTest {
+class UarchLabelCorruptionTest : public UarchLabelsTest {
  protected:
   std::string error_after(const std::function<void(std::vector<char>&)>& damage) {
     const fs::path p = write_labels(dir_ / "l.labels");
@@ -186,7 +186,7 @@ class LabelCorruptionTest : public LabelsTest {
 #define EXPECT_HAS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
 
-TEST_F(LabelCorruptionTest, RejectsDamage) {
+TEST_F(UarchLabelCorruptionTest, RejectsDamage) {
   EXPECT_HAS(error_after([](auto&) {}), "no error");
   EXPECT_HAS(error_after([](auto& b) { b[0] = 'X'; }), "bad magic");
   EXPECT_HAS(error_after([](auto& b) { b[20] ^= 1; }), "header checksum");
@@ -211,7 +211,7 @@ TEST_F(LabelCorruptionTest, RejectsDamage) {
   EXPECT_HAS(error_after([](auto& b) { b.resize(10); }), "too short");
 }
 
-TEST_F(LabelsTest, UnclosedWriterLeavesAnIncompleteFile) {
+TEST_F(UarchLabelsTest, UnclosedWriterLeavesAnIncompleteFile) {
   {
     LabelWriter w(dir_ / "u.labels", {"a"});
     const std::vector<uint32_t> l = {1};
@@ -221,7 +221,7 @@ TEST_F(LabelsTest, UnclosedWriterLeavesAnIncompleteFile) {
   EXPECT_THROW(LabelReader r(dir_ / "u.labels"), LabelError);
 }
 
-TEST_F(LabelsTest, WriterRejectsMisuse) {
+TEST_F(UarchLabelsTest, WriterRejectsMisuse) {
   LabelWriter w(dir_ / "m.labels", {"a", "b"});
   const std::vector<uint32_t> l = {1, 2};
   const std::vector<uint8_t> s = {0, 0};

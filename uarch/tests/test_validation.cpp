@@ -42,10 +42,10 @@ std::string chain_name(const ::testing::TestParamInfo<ChainCase>& p) {
   return std::string(trace::opclass_name(p.param.op));
 }
 
-class DependentChainTest : public ::testing::TestWithParam<ChainCase> {};
+class UarchDependentChainTest : public ::testing::TestWithParam<ChainCase> {};
 
 // A chain of dependent ops issues one op per `latency` cycles: cycles per op == latency.
-TEST_P(DependentChainTest, RunsAtOneOpPerLatency) {
+TEST_P(UarchDependentChainTest, RunsAtOneOpPerLatency) {
   const auto [op, latency] = GetParam();
   const int chain = 32, iterations = latency > 10 ? 40 : 200;
   const SimRun r = run(design("8w"), dependent_chain(op, chain, iterations));
@@ -54,7 +54,7 @@ TEST_P(DependentChainTest, RunsAtOneOpPerLatency) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Latencies, DependentChainTest,
+    Latencies, UarchDependentChainTest,
     ::testing::Values(ChainCase{OpClass::IntAlu, 1}, ChainCase{OpClass::IntMult, 3},
                       ChainCase{OpClass::IntDiv, 20}, ChainCase{OpClass::FloatAdd, 2},
                       ChainCase{OpClass::FloatMult, 4}, ChainCase{OpClass::FloatMultAcc, 5},
@@ -76,7 +76,7 @@ std::vector<trace::Record> independent_alu(int iterations) {
 // Independent ALU ops: IPC = min(width, ALUs, what fetch delivers). 8w: 6 integer ALUs bind
 // (IPC 6). 4w+mem: width 4 binds (IPC 4). 6w+ls: a fetch group never crosses a 64-byte block,
 // so each 16-instruction block takes 3 groups (6+6+4): IPC 64/12.
-TEST(ValidationTest, IndependentAluOpsRunAtMinOfWidthAndAlus) {
+TEST(UarchValidationTest, IndependentAluOpsRunAtMinOfWidthAndAlus) {
   const auto recs = independent_alu(300);
   EXPECT_WITHIN(run(design("8w"), recs).stats.ipc(), 6.0, 0.02);
   EXPECT_WITHIN(run(design("4w+mem"), recs).stats.ipc(), 4.0, 0.02);
@@ -84,14 +84,14 @@ TEST(ValidationTest, IndependentAluOpsRunAtMinOfWidthAndAlus) {
 }
 
 // High-ILP code: width 8 beats width 4 by the ratio of their issue limits (6/4).
-TEST(ValidationTest, Width8BeatsWidth4OnHighIlpCode) {
+TEST(UarchValidationTest, Width8BeatsWidth4OnHighIlpCode) {
   const auto recs = independent_alu(300);
   const double ratio = run(design("8w"), recs).stats.ipc() / run(design("4w+mem"), recs).stats.ipc();
   EXPECT_WITHIN(ratio, 1.5, 0.03);
 }
 
 // Independent unpipelined divides: 2 units, each busy 20 cycles per divide: 10 cycles per divide.
-TEST(ValidationTest, IndependentDividesShareTwoUnpipelinedUnits) {
+TEST(UarchValidationTest, IndependentDividesShareTwoUnpipelinedUnits) {
   Builder b;
   b.loop(60, [&](int i) {
     b.set_warmup(i < 6);
@@ -123,7 +123,7 @@ double chase_cycles(const CoreConfig& c, size_t lines, size_t measured, SimRun* 
 
 // Load-to-use latency of a dependent load served by each level: address generation (1) + the
 // latencies of every level the access reaches (L1 2, L2 20, LLC 30, DRAM 55 ns = 110 cycles).
-TEST(ValidationTest, PointerChaseSeesTheConfiguredHierarchy) {
+TEST(UarchValidationTest, PointerChaseSeesTheConfiguredHierarchy) {
   const CoreConfig c = design("8w");
   const double agu = 1, l1 = 2, l2 = 20, llc = 30, dram = 110;
   SimRun r;
@@ -169,7 +169,7 @@ double mispredict_rate(const SimRun& r) {
   return double(r.stats.mispredicts) / double(r.stats.conditional_branches);
 }
 
-class PredictorTest : public ::testing::TestWithParam<std::string> {};
+class UarchPredictorTest : public ::testing::TestWithParam<std::string> {};
 
 // Random directions mispredict about half the time on every predictor; branches with a fixed
 // direction (half of them taken, as many as in the random run) are learned after warm-up. The
@@ -177,7 +177,7 @@ class PredictorTest : public ::testing::TestWithParam<std::string> {};
 // at f + 4, issues at f + 5, resolves at f + 6 and the correct path is fetched at f + 7, where a
 // correctly predicted taken branch continues at f + 1 and a not-taken one at f (same fetch
 // group): 6.5 cycles lost on average.
-TEST_P(PredictorTest, MispredictsRandomBranchesAndPaysTheRedirectPenalty) {
+TEST_P(UarchPredictorTest, MispredictsRandomBranchesAndPaysTheRedirectPenalty) {
   const CoreConfig c = variant("8w", {{"branch", {{"predictor", GetParam()}}}});
   std::mt19937 rng(3);
   std::vector<uint8_t> coin(4 * 3000);
@@ -199,7 +199,7 @@ TEST_P(PredictorTest, MispredictsRandomBranchesAndPaysTheRedirectPenalty) {
 
 // History-based predictors learn a period-4 pattern per branch (< 1% mispredicted after
 // warm-up); the history-less bimodal predictor cannot (it mispredicts about half of them).
-TEST_P(PredictorTest, HistoryPredictorsLearnPeriodicPatterns) {
+TEST_P(UarchPredictorTest, HistoryPredictorsLearnPeriodicPatterns) {
   const CoreConfig c = variant("8w", {{"branch", {{"predictor", GetParam()}}}});
   const SimRun r = run(c, branchy(3000, [](int i, int k) { return ((i + k) % 4) < 2; }));
   if (GetParam() == "bimodal") {
@@ -209,7 +209,7 @@ TEST_P(PredictorTest, HistoryPredictorsLearnPeriodicPatterns) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, PredictorTest,
+INSTANTIATE_TEST_SUITE_P(Kinds, UarchPredictorTest,
                          ::testing::Values("bimodal", "gshare", "tournament", "tage"));
 
 // Independent DRAM loads, one every `group` instructions (the rest independent ALU ops): the
@@ -230,7 +230,7 @@ std::vector<trace::Record> spaced_misses(int loads, int group, int stores_per_gr
 
 // Memory-level parallelism: with one DRAM miss per 96 instructions, ROB 192 holds 2 misses at a
 // time and ROB 384 holds 4 (= the 4 L1D MSHRs), so the big ROB runs close to twice as fast.
-TEST(ValidationTest, LargerRobOverlapsMoreMisses) {
+TEST(UarchValidationTest, LargerRobOverlapsMoreMisses) {
   const auto recs = spaced_misses(2000, 96);
   const SimRun small = run(design("8w"), recs);
   const SimRun big = run(design("rob"), recs);
@@ -247,7 +247,7 @@ TEST(ValidationTest, LargerRobOverlapsMoreMisses) {
 // SQ 64 three more (4 in flight, also the ROB's and the MSHRs' limit). Each time the oldest miss
 // retires, the next group's 21 stores must issue on the load/store ports before its load can:
 // cycles per group = (miss latency + 21 / ports) / misses in flight.
-TEST(ValidationTest, LargerStoreQueueBeatsSmallerOnStoreHeavyCode) {
+TEST(UarchValidationTest, LargerStoreQueueBeatsSmallerOnStoreHeavyCode) {
   const auto recs = spaced_misses(2000, 48, 21);
   const SimRun sq32 = run(design("8w"), recs);
   const SimRun sq64 = run(variant("8w", {{"pipeline", {{"lq", 64}, {"sq", 64}}}}), recs);
