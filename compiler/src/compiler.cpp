@@ -234,8 +234,8 @@ CompiledProgram compile(const ns::model::ModelPackage& pkg, const isa::AccelConf
   std::ostringstream tx;
   tx << fmt::format("Neutrino schedule: {} on {} ({} tile{}, {} MHz), window L={} T={}\n", m.variant, cfg.name,
                     cfg.tiles, cfg.tiles > 1 ? "s" : "", cfg.clock_mhz, m.length, m.target);
-  tx << fmt::format("  {:<44}{:>14}\n", "quantity", "value");
-  auto row = [&](const std::string& k, const std::string& v) { tx << fmt::format("  {:<44}{:>14}\n", k, v); };
+  tx << fmt::format("  {:<52}{:>14}\n", "quantity", "value");
+  auto row = [&](const std::string& k, const std::string& v) { tx << fmt::format("  {:<52}{:>14}\n", k, v); };
   row("cycles per LSTM step (window average)", fmt::format("{:.2f}", cycles_per_step));
   row("cycles per LSTM step (steady state)", fmt::format("{:.0f}", steady_step));
   row("MAC cycles per step (MACs / lanes)", fmt::format("{:.0f}", mac_cycles_per_step));

@@ -38,6 +38,23 @@ if(rv EQUAL 0 OR NOT e MATCHES "window L=7, T=2 is invalid")
   message(FATAL_ERROR "expected an invalid-window error, got (${rv}):\n${e}")
 endif()
 
+# A bad accelerator config is refused naming the file and the key.
+file(READ ${SRC}/configs/accel/neutrino-1t.yaml accel_text)
+string(REPLACE "clock_mhz:" "clock_hz:" accel_text "${accel_text}")
+file(WRITE ${WORK}/bad-accel.yaml "${accel_text}")
+execute_process(COMMAND ${NS} compile --model configs/model/paper-uni.yaml --accel ${WORK}/bad-accel.yaml
+                RESULT_VARIABLE rv OUTPUT_VARIABLE o ERROR_VARIABLE e WORKING_DIRECTORY ${SRC})
+if(rv EQUAL 0 OR NOT e MATCHES "bad-accel.yaml: .*clock")
+  message(FATAL_ERROR "expected a bad-config error naming clock_mhz, got (${rv}):\n${e}")
+endif()
+
+# Illegal assembly is refused with its line.
+file(WRITE ${WORK}/bad.s ".stream dma\n  halt\n.stream mac\n  mvm x=0 w=0 rows=300 bank=0\n  halt\n")
+execute_process(COMMAND ${NS} asm ${WORK}/bad.s -o ${WORK}/bad-asm.bin RESULT_VARIABLE rv ERROR_VARIABLE e)
+if(rv EQUAL 0 OR NOT e MATCHES "bad.s:4: .*rows = 300")
+  message(FATAL_ERROR "expected an error at line 4, got (${rv}):\n${e}")
+endif()
+
 # asm/disasm round trip of the compiled program.
 run_ok(text ${NS} disasm ${WORK}/bundle/program.bin)
 file(WRITE ${WORK}/p.s "${text}")

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "ns/model/package.h"
 #include "ntr/compiler/compiler.h"
 #include "ntr/compiler/host.h"
@@ -85,14 +87,25 @@ TEST(CompilerTest, MacCyclesEqualAnIndependentCount) {
 }
 
 TEST(CompilerTest, AllVariantsCompileForOneTile) {
+  const ntr::isa::AccelConfig cfg = accel("neutrino-1t");
+  const fs::path dir = fs::temp_directory_path() / fmt::format("ntr_compiler_pkg_{}", getpid());
   for (const char* v : {"paper-uni", "paper-bi-tied", "bi-h128"}) {
     SCOPED_TRACE(v);
-    const CompiledProgram c = compile(random_model(v), accel("neutrino-1t"));
+    const CompiledProgram c = compile(random_model(v), cfg);
     EXPECT_GT(c.report["mac_utilization"].get<double>(), 0.97);
     EXPECT_EQ(c.manifest["window"]["length"].get<int>(), 512);
     // Every stream fits its instruction memory.
-    for (const char* s : {"dma", "mac", "ppu"}) EXPECT_LE(c.report["program_words"][s].get<int>(), 4096);
+    for (const char* s : {"dma", "mac", "ppu"}) EXPECT_LE(c.report["program_words"][s].get<int>(), cfg.imem_words);
+    // An INT8 package on disk (what `neuroscalar compile --model <package>` opens) gives the same
+    // program and schedule.
+    fs::remove_all(dir);
+    ns::model::save_package(random_model(v), dir);
+    const CompiledProgram d = compile(ns::model::open_model(dir, ns::model::PackageFormat::Int8, 99), cfg);
+    EXPECT_EQ(d.program, c.program);
+    EXPECT_EQ(d.gwb_image, c.gwb_image);
+    EXPECT_EQ(d.report["cycles_per_window"], c.report["cycles_per_window"]);
   }
+  fs::remove_all(dir);
 }
 
 TEST(CompilerTest, RefusesWhatDoesNotFitNamingTheBuffer) {
