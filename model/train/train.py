@@ -31,7 +31,10 @@ class Dist:
             torch.cuda.set_device(self.local)
             device = f"cuda:{self.local}"
         self.device = device
-        if self.world > 1:
+        # One process group for the life of the process (a study trains several runs in one
+        # launch): destroying it and creating it again on torchrun's same port races with the old
+        # store's teardown ("Connection reset by peer").
+        if self.world > 1 and not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
 
     @property
@@ -51,8 +54,7 @@ class Dist:
         return t.tolist()
 
     def close(self):
-        if self.world > 1:
-            torch.distributed.destroy_process_group()
+        self.barrier()  # the group itself stays for the next run of a study
 
 
 def log(msg: str, end: str = "\n"):
