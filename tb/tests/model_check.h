@@ -25,6 +25,7 @@ struct Case {
   std::string model;  // a model config, relative to the source tree
   std::string accel;
   size_t instructions;
+  int window_length = 0, window_target = 0;  // 0: the card's
 };
 
 inline void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " on " << c.accel << ", " << c.instructions << " instructions"; }
@@ -38,16 +39,22 @@ inline std::string name(const ::testing::TestParamInfo<Case>& i) {
 
 struct Outcome {
   ns::runtime::EpochStats stats;
-  nlohmann::json counters;
+  nlohmann::json counters;        // RtlDevice::counters()
+  nlohmann::ordered_json report;  // the compiler's schedule report
 };
 
 inline Outcome run_and_check(const Case& c) {
   const auto card = ns::model::load_model_config(source_dir() / c.model);
-  const ns::model::ModelPackage pkg = ns::model::make_random_int8_package(card, 17);
+  ns::model::ModelPackage pkg = ns::model::make_random_int8_package(card, 17);
+  if (c.window_length) {
+    pkg.card.window_length = c.window_length;
+    pkg.card.window_target = c.window_target;
+  }
   const auto cfg = accel(c.accel);
   compiler::CompileOptions co;
   co.epoch = static_cast<int64_t>(c.instructions);
-  const auto bundle = ns::runtime::make_bundle(compiler::compile(pkg, cfg, co));
+  const compiler::CompiledProgram compiled = compiler::compile(pkg, cfg, co);
+  const auto bundle = ns::runtime::make_bundle(compiled);
 
   const ns::model::Int8Reference ref(pkg);
   const auto feats = ns::model::synthetic_features(pkg.card.encoding, c.instructions, 5);
@@ -59,6 +66,7 @@ inline Outcome run_and_check(const Case& c) {
   RtlDevice dev(cfg, /*check=*/true);
   ns::runtime::Driver drv(dev, bundle);
   Outcome o;
+  o.report = compiled.report;
   o.stats = drv.run_epoch(bytes, c.instructions, got);  // throws on any RTL/csim difference
   EXPECT_EQ(got, want);
   EXPECT_EQ(o.stats.cycles, o.stats.expected_cycles);
