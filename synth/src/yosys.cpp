@@ -181,8 +181,12 @@ SynthStats parse_yosys_stat(const nlohmann::json& j, const std::string& top, con
     ms.base = base_module_name(name);
     for (const auto& [type, n] : m["num_cells_by_type"].items()) {
       const int64_t c = count_value(n, fmt::format("module '{}' cell count of '{}'", name, type), origin);
+      // A child module is named as the report names it: "$paramod..." as is, a module without
+      // parameters "\\x" where the cell type says "x".
       if (mods.contains(type))
         ms.submodules[type] += c;
+      else if (!type.empty() && type[0] != '$' && type[0] != '\\' && mods.contains("\\" + type))
+        ms.submodules["\\" + type] += c;
       else if (type.rfind("$_", 0) == 0)
         ms.cells[type] += c;
       else if (type.rfind('$', 0) == 0 && type.rfind("$paramod", 0) != 0)
@@ -292,6 +296,10 @@ Rollup rollup(const SynthStats& stats, const std::string& module, const Technolo
 
 std::vector<SramInstance> parse_sram_dump(const std::string& rtlil, const std::map<std::string, int64_t>& defaults) {
   std::vector<SramInstance> out;
+  std::vector<std::string> types;  // of each instance
+  // Parameters of derived black boxes ($paramod$<hash>\ntr_sram): after `read_verilog -defer`
+  // the cells carry none, their module does.
+  std::map<std::string, std::map<std::string, int64_t>> derived;
   std::istringstream in(rtlil);
   std::string line, module;
   SramInstance* cur = nullptr;
@@ -311,7 +319,20 @@ std::vector<SramInstance> parse_sram_dump(const std::string& rtlil, const std::m
       cur = nullptr;
       if (base_module_name(type) == "ntr_sram") {
         out.push_back({module, inst, def("Width"), def("Depth"), def("RdPorts"), def("WrPorts")});
+        types.push_back(type);
         cur = &out.back();
+      }
+    } else if (w == "parameter" && !cur && base_module_name(module) == "ntr_sram") {
+      std::string name, value;
+      ls >> name;
+      if (name == "signed") ls >> name;
+      ls >> value;
+      if (!name.empty() && name[0] == '\\') name.erase(0, 1);
+      if (value.empty()) continue;  // $abstract\ntr_sram: declared, no value
+      try {
+        derived[module][name] = rtlil_value(value);
+      } catch (const std::exception&) {
+        throw SynthError(fmt::format("SRAM dump: bad value '{}' of parameter {} of {}", value, name, module));
       }
     } else if (w == "parameter" && cur) {
       std::string name, value;
@@ -330,6 +351,16 @@ std::vector<SramInstance> parse_sram_dump(const std::string& rtlil, const std::m
       }
     } else if (w == "end") {
       cur = nullptr;
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto it = derived.find(types[i]);
+    if (it == derived.end()) continue;
+    for (const auto& [name, v] : it->second) {
+      if (name == "Width") out[i].width = v;
+      if (name == "Depth") out[i].depth = v;
+      if (name == "RdPorts") out[i].rd_ports = v;
+      if (name == "WrPorts") out[i].wr_ports = v;
     }
   }
   return out;
@@ -374,7 +405,7 @@ std::string yosys_script(const isa::AccelConfig& cfg, const std::vector<fs::path
   if (part == SynthPart::SharedOnly) s += "blackbox A:hdlname=\\ntr_tile\n";
   s += fmt::format("synth -top {}\n", top);
   s += fmt::format("tee -q -o stat.raw.json stat -json -top {}\n", top);
-  s += "tee -q -o srams.rtlil dump -m t:ntr_sram\n";
+  s += "tee -q -o srams.rtlil dump -m t:*ntr_sram =A:blackbox\n";  // instances + derived black boxes
   return s;
 }
 

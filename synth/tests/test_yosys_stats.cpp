@@ -83,6 +83,42 @@ TEST(YosysStatsTest, ParsesSramInstancesWithDefaults) {
   EXPECT_EQ(inv.at("ntr_top").size(), 1u);
 }
 
+// What `read_verilog -defer` gives: a module without parameters is a cell type "x" of module
+// "\\x", and black-box cells carry no parameters (their derived module does).
+TEST(YosysStatsTest, ParsesDeferredElaboration) {
+  const auto j = nlohmann::json::parse(R"({"modules": {
+      "\\ntr_top": {"num_cells": 3, "num_cells_by_type": {"ntr_sem": 2, "$paramod$ab\\ntr_sram": 1}},
+      "\\ntr_sem": {"num_cells": 3, "num_cells_by_type": {"$_AND_": 3}}},
+    "design": {"num_cells": 7}})");
+  const SynthStats s = parse_yosys_stat(j, "ntr_top", "r.json");
+  EXPECT_EQ(s.modules.at("\\ntr_top").submodules.at("\\ntr_sem"), 2);
+  EXPECT_EQ(s.modules.at("\\ntr_top").blackboxes.at("$paramod$ab\\ntr_sram"), 1);
+  EXPECT_EQ(rollup(s, s.top, n16()).cells, 6);
+  const std::string dump = R"(
+module $abstract\ntr_sram
+  parameter \Width
+  parameter \Depth
+end
+module $paramod$ab\ntr_sram
+  parameter \Width 72
+  parameter \Depth 32'00000000000000000000000010000000
+  parameter \RdPorts 2
+end
+module \ntr_top
+  cell $paramod$ab\ntr_sram \u_m
+    connect \clk_i \clk_i
+  end
+end
+)";
+  const auto srams = parse_sram_dump(dump, {{"Width", 32}, {"Depth", 256}, {"RdPorts", 1}, {"WrPorts", 1}});
+  ASSERT_EQ(srams.size(), 1u);
+  EXPECT_EQ(srams[0].module, "\\ntr_top");
+  EXPECT_EQ(srams[0].width, 72);
+  EXPECT_EQ(srams[0].depth, 128);
+  EXPECT_EQ(srams[0].rd_ports, 2);
+  EXPECT_EQ(srams[0].wr_ports, 1);  // the default
+}
+
 TEST(YosysStatsTest, SplitsOneTileFromTheSharedLogic) {
   SynthRun run;
   run.dir = "runs/toy";

@@ -71,7 +71,9 @@ struct SramInstance {
   int64_t width = 0, depth = 0, rd_ports = 0, wr_ports = 0;
   int64_t bits() const { return width * depth; }
 };
-// Parses `dump -m t:ntr_sram` output; `defaults` are ntr_sram's parameter defaults (Width, Depth,
+// Parses `dump -m t:*ntr_sram =A:blackbox` output (instances; the parameters of derived black
+// boxes apply to instances of them, as after `read_verilog -defer`); `defaults` are ntr_sram's
+// parameter defaults (Width, Depth,
 // RdPorts, WrPorts).
 std::vector<SramInstance> parse_sram_dump(const std::string& rtlil, const std::map<std::string, int64_t>& defaults);
 // Total instances of every SRAM below `module`, by (containing module base name).
