@@ -37,6 +37,7 @@ std::string slurp(const fs::path& p) {
 
 class CliTest : public ::testing::Test {
  protected:
+  static void TearDownTestSuite() { fs::remove_all(dir()); }
   static fs::path dir() {
     static const fs::path d = [] {
       const fs::path p = fs::temp_directory_path() / ("csim_cli_" + std::to_string(::getpid()));
