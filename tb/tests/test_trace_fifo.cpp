@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -303,6 +304,9 @@ TEST(TraceFifoTest, DrainsRealRecordsUnderBackPressureWithoutLoss) {
     EXPECT_EQ(f.csr_read(kEpochs), 4u);
     EXPECT_EQ(f.csr_read(kStatus) & 2u, 2u);  // epoch done
     EXPECT_TRUE(f.ports().irq_o);
+    std::printf("trace FIFO, %zu real records, drain ready %.2f: %llu cycles, %llu stall cycles (%.1f%%)\n", recs.size(),
+                ready, static_cast<unsigned long long>(o.cycles), static_cast<unsigned long long>(o.stalls_model),
+                100.0 * static_cast<double>(o.stalls_model) / static_cast<double>(o.cycles));
     // A drain slower than the average retire rate (2.5 records/cycle) must stall the front end.
     if (ready < 1.0) {
       EXPECT_GT(o.stalls_model, 0u);
