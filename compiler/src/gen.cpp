@@ -815,8 +815,15 @@ class Gen {
       keys_.clear();
       const bool read_only = d.g_space == isa::Gspace::Gwb && d.dir == isa::Dir::Ld && d.g_off + bytes <= read_only_end;
       if (!read_only) {
+        // Windows past the last one of a run (generated when a tile has fewer than three) take
+        // the global addresses of the last one: theirs lie outside the run's layout and would
+        // collide with whatever follows it (the spills), giving them an order window 1 lacks.
+        int64_t g_off = d.g_off;
+        const int64_t past = w_ - std::min<int64_t>(w_, p_.windows_per_tile - 1);
+        for (const AddrTerm& a : op.addr)
+          if (a.field == isa::fld::kDmaGOff) g_off -= past * a.win;
         const int64_t gbase = (d.g_space == isa::Gspace::Gwb ? 1 : 2) * (int64_t{1} << 40);
-        for (int64_t g = d.g_off / 16; g <= (d.g_off + bytes - 1) / 16; ++g) keys_.push_back(gbase + g);
+        for (int64_t g = g_off / 16; g <= (g_off + bytes - 1) / 16; ++g) keys_.push_back(gbase + g);
       }
       const int64_t lbase = (3 + static_cast<int64_t>(d.l_space)) * (int64_t{1} << 40);
       if (d.l_space == isa::Lspace::Lib) {

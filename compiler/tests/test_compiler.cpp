@@ -206,6 +206,26 @@ TEST(CompilerTest, WritesAReadableBundle) {
   fs::remove_all(dir);
 }
 
+// An epoch of one or two windows per tile at the paper's window (the spills in the GIB bank):
+// on one tile and on four tiles sharing the GIB in four banks.
+TEST(CompilerTest, OneAndTwoWindowsPerTileCompile) {
+  ntr::isa::AccelConfig four = accel("neutrino-8t");
+  four.tiles = 4;
+  four.gib_banks = 4;
+  for (const auto& [cfg, tiles] : {std::pair{accel("neutrino-1t"), int64_t{1}}, std::pair{four, int64_t{4}}}) {
+    for (int64_t w : {1, 2}) {
+      SCOPED_TRACE(fmt::format("{} tile(s), {} window(s) per tile", tiles, w));
+      CompileOptions o;
+      o.epoch = w * tiles * 128 - 3;
+      const CompiledProgram c = compile(random_model("paper-bi-tied"), cfg, o);
+      EXPECT_EQ(c.manifest["epoch"]["windows_per_tile"].get<int64_t>(), w);
+      EXPECT_EQ(c.manifest["epoch"]["runs"].get<int64_t>(), 1);
+      EXPECT_EQ(c.manifest["spill"]["buffer"].get<std::string>(), "gib");
+      EXPECT_LE(c.report["cycles_per_step"].get<double>(), 8264.0);
+    }
+  }
+}
+
 TEST(CompilerTest, DISABLED_Print) {
   CompileOptions o;
   o.window_length = 64;

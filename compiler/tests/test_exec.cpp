@@ -121,6 +121,20 @@ TEST(ExecTest, EightTilesRunDifferentWindowsInLockstep) {
   expect_bit_exact(o);
 }
 
+// 8 tiles at L = 64: the spills do not fit the GWB and follow the inputs and results in each
+// tile's GIB bank. With one or two windows per tile the generator's windows 1 and 2 reach past
+// the run's layout; the program must still compile and compute the reference.
+TEST(ExecTest, OneAndTwoWindowsPerTileWithSpillsInTheGib) {
+  for (int64_t w : {1, 2}) {
+    SCOPED_TRACE(std::to_string(w) + " window(s) per tile");
+    const Outcome o = run_variant("paper-bi-tied", "neutrino-8t", 64, 16, w * 8 * 16 - 5);
+    EXPECT_EQ(o.compiled.manifest["epoch"]["windows_per_tile"].get<int64_t>(), w);
+    EXPECT_EQ(o.compiled.manifest["epoch"]["runs"].get<int64_t>(), 1);
+    EXPECT_EQ(o.compiled.manifest["spill"]["buffer"].get<std::string>(), "gib");
+    expect_bit_exact(o);
+  }
+}
+
 TEST(ExecTest, ReferenceOutputsAreNotTrivial) {
   const Outcome o = run_variant("paper-uni", "neutrino-1t", 12, 4, 22);
   std::set<int32_t> distinct(o.reference.begin(), o.reference.end());
