@@ -1,4 +1,4 @@
-// Full size: paper-bi-tied compiled for neutrino-1t (16x16 lanes, 1.25 MB global buffers) on the
+// Full size: paper-bi-tied compiled for neutrino-1t and neutrino-8t (16x16 lanes, 1.25 MB global buffers) on the
 // RTL, every instruction in lockstep with csim, the predictions bit-exact to the INT8 reference,
 // the run length equal to the compiler's schedule and its LSTM step within the paper's budget of
 // 8264 cycles (docs/rtl.md, "Cross-check coverage"). Prints the simulation speeds that
@@ -36,6 +36,11 @@ void run(const Case& c) {
 #ifndef NTR_FULL_WINDOW
 TEST(RtlFullTest, PaperBiTiedShortWindowOnNeutrino1t) {
   run(Case{"configs/model/paper-bi-tied.yaml", "neutrino-1t", 8, 8, 4});
+}
+
+// Eight tiles in lockstep: lockstep weight broadcast, GIB bank contention, per-tile addresses.
+TEST(RtlFullTest, PaperBiTiedShortWindowOnNeutrino8t) {
+  run(Case{"configs/model/paper-bi-tied.yaml", "neutrino-8t", 64, 8, 4});
 }
 #else
 TEST(RtlFullTest, PaperBiTiedWholeWindowOnNeutrino1t) {
