@@ -1,11 +1,11 @@
-// Full size: paper-bi-tied compiled for neutrino-1t and neutrino-8t (16x16 lanes, 1.25 MB global buffers) on the
-// RTL, every instruction in lockstep with csim, the predictions bit-exact to the INT8 reference,
-// the run length equal to the compiler's schedule and its LSTM step within the paper's budget of
-// 8264 cycles (docs/rtl.md, "Cross-check coverage"). Prints the simulation speeds that
-// docs/results/rtl.md quotes.
+// Full size: paper-bi-tied compiled for neutrino-1t and neutrino-8t (16x16 lanes, 1.25 MB global
+// buffers) on the RTL, every instruction in lockstep with csim, the predictions bit-exact to the
+// INT8 reference, the run length equal to the compiler's schedule and its LSTM step within the
+// paper's budget of 8264 cycles (docs/rtl.md, "Cross-check coverage"). Prints the simulation
+// speeds that docs/results/rtl.md quotes.
 //
-// Built twice: test_rtl_full (label xcheck) runs two windows of 8 steps (the model's full layer
-// sizes, a short window: seconds); test_rtl_full_window (label slow, NTR_FULL_WINDOW) runs one
+// Built twice: test_rtl_full (label xcheck) runs two windows of 8 steps per tile (the model's full
+// layer sizes, a short window: seconds); test_rtl_full_window (label slow, NTR_FULL_WINDOW) runs one
 // run of whole windows of the card (L = 512 steps, T = 128; 300 instructions: 3 windows, ~13 M
 // cycles: minutes).
 #include <cstdio>
