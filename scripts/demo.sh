@@ -70,6 +70,7 @@ for d in pred["designs"]:
 rank_ref = sorted(pred["designs"], key=lambda d: -ref[d]["ipc"])
 rank_model = sorted(pred["designs"], key=lambda d: -ipc[d])
 print(f"fastest design: reference {rank_ref[0]}, model {rank_model[0]}")
+print("(the model's measured accuracy on held-out programs: docs/results/model.md)")
 st = sim["epochs"][0]["backend_stats"]
 print(f"\nNeutrino ({st['accel']}, {st['tiles']} tile(s)): epoch 0 in {st['device_cycles']:,} cycles "
       f"= {st['device_seconds'] * 1e3:.1f} ms of device time ({st['device_instructions_per_second']:,.0f} "
