@@ -45,7 +45,9 @@ TEST(SynthFlowTest, SynthesisesTheTinyConfig) {
   EXPECT_EQ(again.key, run.key);
 }
 
-TEST(SynthFlowTest, TilesShareOneTileModule) {
+// Disabled by default: synthesising tiny-2t takes over 10 minutes of Yosys on a 2-core machine,
+// beyond the CI budget. Run it with --gtest_also_run_disabled_tests.
+TEST(SynthFlowTest, DISABLED_TilesShareOneTileModule) {
   if (!have_rtl()) GTEST_SKIP() << "no rtl/ntr_top.sv in this build";
   const Technology tech = resolve_technology("n16");
   const auto one = logic_from_synthesis(synthesize(accel("tiny"), flow()), tech);
