@@ -56,6 +56,6 @@ TEST(RtlBackendTest, PredictsAsTheInt8Reference) {
         }
       },
       ns::model::ModelError);
-  o.extra = {{"config", "neutrino-8t"}};
+  o.extra = {{"config", "no-such-accel"}};
   EXPECT_THROW(ns::model::make_backend("neutrino-rtl", pkg, o), ns::model::ModelError);
 }
