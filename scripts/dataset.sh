@@ -11,6 +11,7 @@
 #   NS_DATASET_SPLITS   YAML map program -> train|validation|test (default: the dataset_split
 #                       pins of configs/workloads.yaml; unpinned programs are split by name hash)
 #   NS_JOBS             programs labelled in parallel (default: the number of cores)
+#   NS_ENCODING         feature encoding of the shards: paper13 (default) or perfvec18
 set -euo pipefail
 ns=${1:?usage: dataset.sh NEUROSCALAR_BINARY}
 trace_dir=${NS_TRACE_DIR:-build/traces}
@@ -32,7 +33,7 @@ for d in "${designs[@]}"; do
   cpu_args+=(--cpu "configs/cpu/$d.yaml")
   deps+=("configs/cpu/$d.yaml")
 done
-label_args=(-q "${cpu_args[@]}")
+label_args=(-q --encoding "${NS_ENCODING:-paper13}" "${cpu_args[@]}")
 [ -n "${NS_DATASET_EPOCHS:-}" ] && label_args+=(--epochs "$NS_DATASET_EPOCHS")
 # Programs run in parallel with one thread each; a lone program gets every core.
 [ "$jobs" -gt 1 ] && [ ${#traces[@]} -gt 1 ] && label_args+=(--threads 1)
@@ -45,6 +46,8 @@ for t in "${traces[@]}"; do
   fresh=1
   if [ ! -f "$info" ]; then
     fresh=0
+  elif ! grep -q "\"encoding\": \"${NS_ENCODING:-paper13}\"" "$info"; then
+    fresh=0  # labelled with another encoding
   else
     for dep in "$t" "${deps[@]}"; do
       if [ "$dep" -nt "$info" ]; then fresh=0; fi

@@ -14,6 +14,7 @@ using namespace ntr;
 using namespace ntr::csim;
 using ntr::csim::testing::accel;
 using ntr::csim::testing::program;
+using ntr::csim::testing::dense_layer_program;
 
 namespace {
 
@@ -109,22 +110,7 @@ TEST(MachineTest, ControlInstructionsOverlapTheDatapath) {
 TEST(MachineTest, RunsADenseLayerBitExactlyWithHandComputedTiming) {
   const auto cfg = accel("tiny");
   Machine m(cfg);
-  m.load_program(program(R"(
-.stream dma
-  dma ld g=gwb:0 l=lwb:0 len=8 row_bytes=16 sig=s1   # 0: busy 2 + 8 = 10
-  dma ld g=gwb:256 l=cb:0 len=16 sig=s2              # 10: busy 2 + ceil(192 / 12) = 18, done 28
-  dma ld g=gib:0 l=lib:0 len=8 sig=s3                # 28: busy 2 + 1, done 31
-  dma st g=gib:64 l=lib:32 len=16 wait=s4            # s4 arrives 50: busy 2 + 2, done 54
-  halt                                               # 51
-.stream mac
-  wait s1                                            # 11
-  mvm x=0 w=0 rows=8 bank=0 clr wait=s3 sig=s5       # 32: done 42
-  halt
-.stream ppu
-  wait s2                                            # 29
-  ppu n=16 a=acc:0 d=lib8:32 cb=0 rq=row sat1=s8 wait=s5 sig=s4   # 43: busy 4 + 2, done 49
-  halt
-)"));
+  m.load_program(dense_layer_program());
   std::mt19937 rng(11);
   auto gwb = m.gwb();
   for (int i = 0; i < 128; ++i) gwb[static_cast<size_t>(i)] = static_cast<uint8_t>(rng());

@@ -21,4 +21,9 @@ inline isa::AccelConfig accel(const std::string& name) {
 
 inline isa::Program program(const std::string& text) { return isa::assemble(text, "test.s"); }
 
+// The hand-timed dense layer shared with sw/runtime's device suite and the RTL bench (54 cycles).
+inline isa::Program dense_layer_program() {
+  return isa::assemble_file(source_dir() / "csim" / "tests" / "data" / "dense_layer.s");
+}
+
 }  // namespace ntr::csim::testing

@@ -1,6 +1,7 @@
 #include "ntr/isa/asm.h"
 
 #include <cctype>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -452,6 +453,14 @@ Program assemble(std::string_view text, const std::string& origin) {
   // Structural checks (loop bounds, HALT at the end) with the source named.
   decode_program(p, origin);
   return p;
+}
+
+Program assemble_file(const std::filesystem::path& path) {
+  std::ifstream f(path);
+  if (!f) throw IsaError(fmt::format("{}: cannot open assembly source", path.string()));
+  std::stringstream text;
+  text << f.rdbuf();
+  return assemble(text.str(), path.string());
 }
 
 }  // namespace ntr::isa

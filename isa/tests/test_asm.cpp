@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "ntr/isa/asm.h"
@@ -167,4 +169,27 @@ TEST(AsmTest, RejectsBadAssemblyWithTheLineNumber) {
             "bad.s: dma stream does not end with halt");
   EXPECT_EQ(error_of(".stream mac\n  mvm x=0 w=0 rows=1 bank=0 sig=s1,s2,s3,s4\n"),
             "bad.s:2: at most three signals");
+}
+
+TEST(AsmTest, AssemblesAFileAndNamesAMissingOne) {
+  const auto dir = std::filesystem::temp_directory_path() / "ntr_asm_file_test";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "ok.s") << kSample;
+    std::ofstream(dir / "bad.s") << ".stream mac\n  mvmm x=0\n";
+  }
+  EXPECT_EQ(disassemble(assemble_file(dir / "ok.s")), disassemble(assemble(kSample)));
+  try {
+    assemble_file(dir / "bad.s");
+    ADD_FAILURE() << "no error";
+  } catch (const IsaError& e) {
+    EXPECT_EQ(std::string(e.what()), (dir / "bad.s").string() + ":2: unknown mnemonic 'mvmm'");
+  }
+  try {
+    assemble_file(dir / "missing.s");
+    ADD_FAILURE() << "no error";
+  } catch (const IsaError& e) {
+    EXPECT_EQ(std::string(e.what()), (dir / "missing.s").string() + ": cannot open assembly source");
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -1,8 +1,5 @@
 // `neuroscalar asm` and `neuroscalar disasm`: Neutrino assembly text <-> program files
 // (docs/isa.md). Disassembly is canonical: assembling it gives back the same program.
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 
 #include "commands.h"
@@ -17,11 +14,7 @@ void add_asm(CLI::App& app) {
   cmd->add_option("FILE", in, "assembly source")->required();
   cmd->add_option("-o,--out", out, "program file to write")->required();
   cmd->callback([] {
-    std::ifstream f(in);
-    if (!f) throw std::runtime_error(fmt::format("{}: cannot open", in));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const auto p = ntr::isa::assemble(ss.str(), in);
+    const auto p = ntr::isa::assemble_file(in);
     ntr::isa::save_program(p, out);
     fmt::print(stderr, "asm: {} instructions (dma {}, mac {}, ppu {}) -> {}\n", p.total_words(),
                p.stream(ntr::isa::Stream::Dma).size(), p.stream(ntr::isa::Stream::Mac).size(),

@@ -9,23 +9,8 @@ using namespace ntr::tb::testing;
 
 namespace {
 
-// The dense layer of sw/runtime's device suite: 54 cycles (csim/tests/test_machine.cpp).
-const char* kDense = R"(
-.stream dma
-  dma ld g=gwb:0 l=lwb:0 len=8 row_bytes=16 sig=s1
-  dma ld g=gwb:256 l=cb:0 len=16 sig=s2
-  dma ld g=gib:0 l=lib:0 len=8 sig=s3
-  dma st g=gib:64 l=lib:32 len=16 wait=s4
-  halt
-.stream mac
-  wait s1
-  mvm x=0 w=0 rows=8 bank=0 clr wait=s3 sig=s5
-  halt
-.stream ppu
-  wait s2
-  ppu n=16 a=acc:0 d=lib8:32 cb=0 rq=row sat1=s8 wait=s5 sig=s4
-  halt
-)";
+// The hand-timed dense layer of csim's machine test and sw/runtime's device suite: 54 cycles.
+isa::Program dense_layer() { return isa::assemble_file(source_dir() / "csim" / "tests" / "data" / "dense_layer.s"); }
 
 }  // namespace
 
@@ -48,7 +33,7 @@ TEST(RtlTopTest, HostPortReachesEveryMemory) {
   t.write_gib(1000, b);
   EXPECT_EQ(t.read_gwb(13, a.size()), a);
   EXPECT_EQ(t.read_gib(1000, b.size()), b);
-  const auto p = program(kDense);
+  const auto p = dense_layer();
   t.load_program(p);
   for (int s = 0; s < 3; ++s) {
     const auto& w = p.stream(static_cast<isa::Stream>(s));
@@ -66,7 +51,7 @@ TEST(RtlTopTest, RunsADenseLayerInstructionByInstruction) {
     isa::CbRow c{static_cast<int32_t>(j * 1000) - 8000, (1 << 30) + j * 12345, static_cast<uint8_t>(36 + j % 4)};
     isa::pack_cb_row(c, &gwb[static_cast<size_t>(256 + 12 * j)]);
   }
-  const auto r = expect_match("tiny", program(kDense), gwb, random_bytes(64, 5));
+  const auto r = expect_match("tiny", dense_layer(), gwb, random_bytes(64, 5));
   EXPECT_EQ(r.rtl.cycles, 54u);
   EXPECT_EQ(r.csim_cycles, 54u);
 }

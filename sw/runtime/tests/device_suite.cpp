@@ -21,30 +21,18 @@
 namespace ns::runtime::testing {
 namespace {
 
-ntr::isa::AccelConfig tiny() {
+std::filesystem::path source_root() {
   const char* s = std::getenv("NS_SOURCE_DIR");
-  const std::filesystem::path root = s ? s : std::filesystem::current_path();
-  return ntr::isa::load_accel_config(root / "configs" / "accel" / "tiny.yaml");
+  return s ? s : std::filesystem::current_path();
 }
 
-// y = sat8(requant(W x + b)) on 8 inputs and 16 outputs: the weights and constants in the GWB,
-// x at GIB 0, y stored to GIB 64. Cycles worked out in csim/tests/test_machine.cpp: 54.
-const char* kDense = R"(
-.stream dma
-  dma ld g=gwb:0 l=lwb:0 len=8 row_bytes=16 sig=s1
-  dma ld g=gwb:256 l=cb:0 len=16 sig=s2
-  dma ld g=gib:0 l=lib:0 len=8 sig=s3
-  dma st g=gib:64 l=lib:32 len=16 wait=s4
-  halt
-.stream mac
-  wait s1
-  mvm x=0 w=0 rows=8 bank=0 clr wait=s3 sig=s5
-  halt
-.stream ppu
-  wait s2
-  ppu n=16 a=acc:0 d=lib8:32 cb=0 rq=row sat1=s8 wait=s5 sig=s4
-  halt
-)";
+ntr::isa::AccelConfig tiny() { return ntr::isa::load_accel_config(source_root() / "configs" / "accel" / "tiny.yaml"); }
+
+// y = sat8(requant(W x + b)) on 8 inputs and 16 outputs (csim/tests/data/dense_layer.s, 54 cycles):
+// the weights and constants in the GWB, x at GIB 0, y stored to GIB 64.
+ntr::isa::Program dense_layer() {
+  return ntr::isa::assemble_file(source_root() / "csim" / "tests" / "data" / "dense_layer.s");
+}
 
 struct Dense {
   std::vector<uint8_t> gwb = std::vector<uint8_t>(448, 0);
@@ -75,7 +63,7 @@ struct Dense {
 TEST(DeviceSuite, RunsAHandWrittenProgramWithItsCycleCount) {
   auto dev = make_device_under_test(tiny());
   const Dense d(21);
-  dev->load_model(ntr::isa::assemble(kDense, "dense.s"), d.gwb);
+  dev->load_model(dense_layer(), d.gwb);
   const GibRange out{64, 16};
   dev->set_result_ranges(std::span<const GibRange>(&out, 1));
   for (uint32_t run = 0; run < 3; ++run) {
@@ -115,7 +103,7 @@ TEST(DeviceSuite, ReportsARunErrorWithStreamAndPc) {
   }
   // The device is usable again after an error.
   const Dense d(5);
-  dev->load_model(ntr::isa::assemble(kDense, "dense.s"), d.gwb);
+  dev->load_model(dense_layer(), d.gwb);
   const GibRange out{64, 16};
   dev->set_result_ranges(std::span<const GibRange>(&out, 1));
   const std::vector<uint8_t> x = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -131,8 +119,8 @@ TEST(DeviceSuite, RefusesBadRequests) {
   auto dev = make_device_under_test(tiny());
   const auto cfg = tiny();
   std::vector<uint8_t> too_big(static_cast<size_t>(cfg.gwb_bytes) + 1);
-  EXPECT_THROW(dev->load_model(ntr::isa::assemble(kDense, "dense.s"), too_big), DeviceError);
-  dev->load_model(ntr::isa::assemble(kDense, "dense.s"), {});
+  EXPECT_THROW(dev->load_model(dense_layer(), too_big), DeviceError);
+  dev->load_model(dense_layer(), {});
   const std::vector<uint8_t> x(16);
   EXPECT_THROW(dev->write_inputs(static_cast<uint64_t>(cfg.gib_bytes) - 8, x), DeviceError);
 }

@@ -3,6 +3,7 @@
 // those gives back the same text.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,8 @@ namespace ntr::isa {
 
 // Throws IsaError "origin:line: message" on any error.
 Program assemble(std::string_view text, const std::string& origin = "<asm>");
+// assemble() of a file's text, errors named by its path; IsaError if it cannot be read.
+Program assemble_file(const std::filesystem::path& path);
 
 struct DisasmOptions {
   bool indices = false;  // append "# stream:index" comments (ignored by the assembler)
