@@ -96,6 +96,8 @@ module ntr_dma #(
   localparam int unsigned Bkw = $clog2(Bk + 1);
   localparam int unsigned DmaBits = DmaBytes * 8;
   localparam int unsigned GwbBits = GwbWin * 8;
+  localparam int unsigned GibBits = GibWin * 8;
+  localparam int unsigned SpanBytes = ntr_pkg::min2(DmaBytes, 2 * GibWin);
 
   /* verilator lint_off UNUSEDSIGNAL */  // the decoded word: only some fields matter here
   ntr_isa_pkg::dma_t iq;
@@ -343,7 +345,7 @@ module ntr_dma #(
   logic          wb_ld_q, wb_gwb_q;
   logic [1:0]    wb_lsp_q;
   logic [Mw-1:0] wb_clen_q;
-  logic [Bk-1:0] wb_gv_q, wb_gb_q;
+  logic [Bk-1:0] wb_gv_q;
   logic [Bk*Tw-1:0] wb_gt_q;
   logic [Bk*Gw-1:0] wb_gaddr_q;
   logic [Bk*Mw-1:0] wb_glen_q, wb_gshift_q;
@@ -353,33 +355,43 @@ module ntr_dma #(
     for (int i = 0; i < DmaBytes; i++) low_mask[i] = (Mw'(i) < n);
   endfunction
 
-  // Loads: each tile writes what its leader's granted banks returned.
+  // Loads: each granted GIB bank's data and byte mask placed where its part lands in the chunk
+  // (part B after part A; the shift of part A is 0), once per bank; each tile then ORs in the
+  // banks granted to its leader. A GIB chunk is at most PlGib <= GibWin bytes (the GIB exchanges
+  // data with the LIB only), so its data is GibWin bytes wide. (Per bank and GibWin wide rather
+  // than per tile and bank and DmaBytes wide: with 8 tiles and 8 banks those shifters and mux
+  // chains outgrew logic synthesis.)
+  logic [GibBanks*GibBits-1:0]  bank_data;
+  logic [GibBanks*DmaBytes-1:0] bank_mask;
+  always_comb begin
+    for (int b = 0; b < GibBanks; b++) begin
+      bank_data[b*GibBits +: GibBits] = gib_rd_data_i[b*GibBits +: GibBits] << (wb_gshift_q[b*Mw +: Mw] * 8);
+      bank_mask[b*DmaBytes +: DmaBytes] = low_mask(wb_glen_q[b*Mw +: Mw]) << wb_gshift_q[b*Mw +: Mw];
+    end
+  end
+
   always_comb begin
     t_wr_space_o = wb_lsp_q;
     for (int t = 0; t < Tiles; t++) begin
       logic [Tw-1:0] ld;
       logic [DmaBits-1:0] data;
       logic [DmaBytes-1:0] mask;
+      logic [GibBits-1:0] gdata;
+      logic hit;
       ld = lead_of_q[t*Tw +: Tw];
-      data = '0;
-      mask = '0;
+      gdata = '0;
       if (wb_gwb_q) begin
-        if (wb_gv_q[0] && (wb_gt_q[0 +: Tw] == ld)) begin
-          data = DmaBits'(gwb_rd_data_i);
-          mask = low_mask(wb_clen_q);
-        end
+        hit = wb_gv_q[0] && (wb_gt_q[0 +: Tw] == ld);
+        data = DmaBits'(gwb_rd_data_i) & {DmaBits{hit}};
+        mask = low_mask(wb_clen_q) & {DmaBytes{hit}};
       end else begin
+        mask = '0;
         for (int b = 0; b < GibBanks; b++) begin
-          if (wb_gv_q[b] && (wb_gt_q[b*Tw +: Tw] == ld)) begin
-            if (wb_gb_q[b]) begin
-              data = data | (DmaBits'(gib_rd_data_i[b*GibWin*8 +: GibWin*8]) << (wb_gshift_q[b*Mw +: Mw] * 8));
-              mask = mask | (low_mask(wb_glen_q[b*Mw +: Mw]) << wb_gshift_q[b*Mw +: Mw]);
-            end else begin
-              data = data | DmaBits'(gib_rd_data_i[b*GibWin*8 +: GibWin*8]);
-              mask = mask | low_mask(wb_glen_q[b*Mw +: Mw]);
-            end
-          end
+          hit = wb_gv_q[b] && (wb_gt_q[b*Tw +: Tw] == ld);
+          gdata = gdata | (bank_data[b*GibBits +: GibBits] & {GibBits{hit}});
+          mask = mask | (bank_mask[b*DmaBytes +: DmaBytes] & {DmaBytes{hit}});
         end
+        data = DmaBits'(gdata);
       end
       t_wr_en_o[t] = wb_q && wb_ld_q && (mask != '0);
       t_wr_addr_o[t*LocAw +: LocAw] = wb_laddr_q[t*LocAw +: LocAw];
@@ -397,17 +409,19 @@ module ntr_dma #(
     for (int t = 0; t < Tiles; t++) begin
       if (wb_gt_q[0 +: Tw] == Tw'(t)) gwb_wr_data_o = GwbBits'(t_rd_data_i[t*DmaBits +: DmaBits]);
     end
+    // A GIB part starts less than GibWin bytes into its chunk: the first SpanBytes of the
+    // tile's LIB data hold it.
     for (int b = 0; b < GibBanks; b++) begin
-      logic [DmaBits-1:0] data;
+      logic [SpanBytes*8-1:0] data;
       data = '0;
       for (int t = 0; t < Tiles; t++) begin
-        if (wb_gt_q[b*Tw +: Tw] == Tw'(t)) data = t_rd_data_i[t*DmaBits +: DmaBits];
+        if (wb_gt_q[b*Tw +: Tw] == Tw'(t)) data = t_rd_data_i[t*DmaBits +: SpanBytes*8];
       end
       data = data >> (wb_gshift_q[b*Mw +: Mw] * 8);
       gib_wr_en_o[b] = wb_q && !wb_ld_q && !wb_gwb_q && wb_gv_q[b];
       gib_wr_addr_o[b*GibAw +: GibAw] = GibAw'(wb_gaddr_q[b*Gw +: Gw]);
       gib_wr_mask_o[b*GibWin +: GibWin] = GibWin'(low_mask(wb_glen_q[b*Mw +: Mw]));
-      gib_wr_data_o[b*GibWin*8 +: GibWin*8] = data[GibWin*8-1:0];
+      gib_wr_data_o[b*GibBits +: GibBits] = data[GibBits-1:0];
     end
   end
 
@@ -489,7 +503,6 @@ module ntr_dma #(
       wb_lsp_q <= '0;
       wb_clen_q <= '0;
       wb_gv_q <= '0;
-      wb_gb_q <= '0;
       wb_gt_q <= '0;
       wb_gaddr_q <= '0;
       wb_glen_q <= '0;
@@ -503,7 +516,6 @@ module ntr_dma #(
         wb_lsp_q <= lsp_q;
         wb_clen_q <= clen;
         wb_gv_q <= gnt_v;
-        wb_gb_q <= gnt_b;
         wb_gt_q <= gnt_t;
         wb_gaddr_q <= gnt_addr;
         wb_glen_q <= gnt_len;

@@ -1,13 +1,14 @@
 #include "ntr/isa/asm.h"
 
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "read_file.h"
 
 namespace ntr::isa {
 
@@ -456,11 +457,7 @@ Program assemble(std::string_view text, const std::string& origin) {
 }
 
 Program assemble_file(const std::filesystem::path& path) {
-  std::ifstream f(path);
-  if (!f) throw IsaError(fmt::format("{}: cannot open assembly source", path.string()));
-  std::stringstream text;
-  text << f.rdbuf();
-  return assemble(text.str(), path.string());
+  return assemble(detail::read_file(path, "assembly source"), path.string());
 }
 
 }  // namespace ntr::isa

@@ -1,12 +1,12 @@
 #include "ntr/isa/config.h"
 
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+
+#include "read_file.h"
 
 namespace ntr::isa {
 
@@ -151,11 +151,7 @@ AccelConfig parse_accel_config(std::string_view yaml, const std::string& origin)
 }
 
 AccelConfig load_accel_config(const std::filesystem::path& path) {
-  std::ifstream f(path);
-  if (!f) throw IsaError(fmt::format("{}: cannot open accelerator config", path.string()));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_accel_config(ss.str(), path.string());
+  return parse_accel_config(detail::read_file(path, "accelerator config"), path.string());
 }
 
 nlohmann::ordered_json to_json(const AccelConfig& c) {

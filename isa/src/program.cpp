@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include "read_file.h"
+
 namespace ntr::isa {
 
 namespace {
@@ -137,10 +139,8 @@ void save_program(const Program& p, const std::filesystem::path& path) {
 }
 
 Program load_program(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw IsaError(fmt::format("{}: cannot open program", path.string()));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), {});
-  return deserialize(bytes, path.string());
+  const std::string text = detail::read_file(path, "program");
+  return deserialize({reinterpret_cast<const uint8_t*>(text.data()), text.size()}, path.string());
 }
 
 }  // namespace ntr::isa
