@@ -121,9 +121,10 @@ def cmd_study(args):
     print(study.markdown(res))
 
 
-def cmd_calibrate(args):
+def _package_windows(args):
+    """calibrate / refit: the package on its device and seeded windows of the chosen programs."""
     import numpy as np
-    from . import calibrate, cpu, data, evaluate, package
+    from . import cpu, data, package
     if args.nice:
         os.nice(args.nice)
     cpu.set_threads(args.threads)
@@ -135,6 +136,12 @@ def cmd_calibrate(args):
         raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
     win = data.Windows([ds.shard(n) for n in names], cfg.length, cfg.target, ds.design_columns(cfg.designs))
     rows = np.sort(np.random.default_rng(args.seed).permutation(len(win))[:args.windows])
+    return dev, cfg, net, names, win, rows
+
+
+def cmd_calibrate(args):
+    from . import calibrate, evaluate, package
+    dev, cfg, net, names, win, rows = _package_windows(args)
     rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
                               classifier=not args.no_classifier)
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
@@ -143,6 +150,16 @@ def cmd_calibrate(args):
                    "calibrated": {k: round(v[k], 5) for k in v if k != "designs"}}
     package.export(args.out, cfg, net)
     print(json.dumps({"package": args.out, "calibration": rep}, indent=1))
+
+
+def cmd_refit(args):
+    from . import package, refit
+    dev, cfg, net, names, win, rows = _package_windows(args)
+    rep = refit.refit(net, cfg, win, rows, args.batch, dev)
+    cfg.training = {**cfg.training, "long_refit": {"loss": "poisson", "programs": names,
+                                                   "windows": int(len(rows)), "designs": rep}}
+    package.export(args.out, cfg, net)
+    print(json.dumps({"package": args.out, "refit": rep}, indent=1))
 
 
 def cmd_export(args):
@@ -274,6 +291,21 @@ def main(argv=None):
     s.add_argument("--threads", type=int, default=0)
     s.add_argument("--nice", type=int, default=10)
     s.set_defaults(fn=cmd_calibrate)
+
+    s = sub.add_parser("refit", help="refit each design's long regressor as a Poisson regression on the "
+                                     "frozen backbone (unbiased summed cycles); writes a new package")
+    s.add_argument("--package", required=True)
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--out", required=True, help="refitted package folder")
+    s.add_argument("--split", default="train")
+    s.add_argument("--programs", help="comma-separated programs (default: the split's)")
+    s.add_argument("--windows", type=int, default=8192, help="windows drawn (seeded) for the fit")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--batch", type=int, default=128)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--nice", type=int, default=10)
+    s.set_defaults(fn=cmd_refit)
 
     s = sub.add_parser("export", help="write a package from a run's best.safetensors or checkpoint.safetensors")
     s.add_argument("--config", required=True, help="the run's variant or YAML (with its --length/--target/--set)")

@@ -21,8 +21,8 @@ from . import data
 from .config import ModelConfig
 
 GRID_SHORT = np.round(np.arange(-0.30, 0.60001, 0.01), 2)
-GRID_LONG = np.round(np.arange(-0.50, 0.50001, 0.05), 2)
-GRID_CLS = np.round(np.arange(-3.0, 1.00001, 0.25), 2)  # added to the long logit
+GRID_LONG = np.round(np.arange(-0.50, 1.00001, 0.05), 2)
+GRID_CLS = np.round(np.arange(-3.0, 3.00001, 0.25), 2)  # added to the long logit
 
 
 @torch.no_grad()
