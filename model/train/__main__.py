@@ -143,7 +143,8 @@ def cmd_calibrate(args):
     from . import calibrate, evaluate, package
     dev, cfg, net, names, win, rows = _package_windows(args)
     rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
-                              classifier=not args.no_classifier)
+                              classifier=not args.no_classifier, max_long=args.max_long_shift,
+                              max_logit=args.max_logit_shift)
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
     cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)),
                                                   "max_error": args.max_error, "designs": rep},
@@ -285,6 +286,8 @@ def main(argv=None):
                    help="aggregate cycle error allowed; the best exact accuracy within it wins (default 0.02)")
     s.add_argument("--no-classifier", action="store_true",
                    help="leave the regime classifier alone (shift the regressor biases only)")
+    s.add_argument("--max-long-shift", type=float, default=0.5, help="largest long-bias shift searched (default 0.5)")
+    s.add_argument("--max-logit-shift", type=float, default=1.0, help="largest long-logit shift searched (default 1.0)")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--batch", type=int, default=128)
     s.add_argument("--device", default="auto")

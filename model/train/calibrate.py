@@ -21,8 +21,16 @@ from . import data
 from .config import ModelConfig
 
 GRID_SHORT = np.round(np.arange(-0.30, 0.60001, 0.01), 2)
-GRID_LONG = np.round(np.arange(-0.50, 1.00001, 0.05), 2)
-GRID_CLS = np.round(np.arange(-3.0, 3.00001, 0.25), 2)  # added to the long logit
+
+
+def grids(max_long: float = 0.5, max_logit: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The long-bias grid and the grid of shifts added to the long logit, up to the given
+    largest shifts (calibrate --max-long-shift / --max-logit-shift)."""
+    return (np.round(np.arange(-0.50, max_long + 1e-5, 0.05), 2),
+            np.round(np.arange(-3.0, max_logit + 1e-5, 0.25), 2))
+
+
+GRID_LONG, GRID_CLS = grids()
 
 
 @torch.no_grad()
@@ -48,7 +56,7 @@ def _cycles(pred: np.ndarray, clip: int) -> np.ndarray:
 
 
 def search(margin, s, l, true, clip: int, max_error: float = 0.02,
-           grid_cls=GRID_CLS) -> tuple[float, float, float, dict]:
+           grid_cls=GRID_CLS, grid_long=GRID_LONG) -> tuple[float, float, float, dict]:
     """Best (short shift, long shift, long-logit shift) for one design; returns them and
     before/after figures. margin = logits[1] - logits[0] per instruction."""
     tc = np.minimum(true, clip).astype(np.float32)
@@ -56,9 +64,9 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
     n = len(tc)
     # rows: candidate shifts; columns: instructions
     cs = np.stack([_cycles(s + d, clip) for d in GRID_SHORT]).astype(np.float32)
-    cl = np.stack([_cycles(l + d, clip) for d in GRID_LONG]).astype(np.float32)
+    cl = np.stack([_cycles(l + d, clip) for d in grid_long]).astype(np.float32)
     eq_s, eq_l = (cs == tc).astype(np.float32), (cl == tc).astype(np.float32)
-    i0s, i0l = int(np.argmin(np.abs(GRID_SHORT))), int(np.argmin(np.abs(GRID_LONG)))
+    i0s, i0l = int(np.argmin(np.abs(GRID_SHORT))), int(np.argmin(np.abs(grid_long)))
     err, exact, cost, shifts, before = [], [], [], [], None
     for dc in grid_cls:
         sel = (margin + dc > 0).astype(np.float32)
@@ -69,8 +77,8 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
             before = (float(e[i0s, i0l]), float(x[i0s, i0l]))
         err.append(e.ravel())
         exact.append(x.ravel())
-        cost.append((np.abs(GRID_SHORT)[:, None] + np.abs(GRID_LONG)[None, :] + abs(dc)).ravel())
-        a, b = np.meshgrid(GRID_SHORT, GRID_LONG, indexing="ij")
+        cost.append((np.abs(GRID_SHORT)[:, None] + np.abs(grid_long)[None, :] + abs(dc)).ravel())
+        a, b = np.meshgrid(GRID_SHORT, grid_long, indexing="ij")
         shifts.append(np.stack([a.ravel(), b.ravel(), np.full(a.size, dc)], 1))
     err, exact, cost, shifts = (np.concatenate(v) for v in (err, exact, cost, shifts))
     ok = np.flatnonzero(err <= max(max_error, err.min() + 1e-12))
@@ -84,14 +92,16 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
 
 
 def calibrate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, batch: int,
-              device: str, max_error: float = 0.02, classifier: bool = True) -> dict:
+              device: str, max_error: float = 0.02, classifier: bool = True,
+              max_long: float = 0.5, max_logit: float = 1.0) -> dict:
     """Shifts the head biases of every design in place (the long logit only with classifier);
     returns what was done."""
     margin, s, l, true = collect(net, windows, rows, batch, device)
+    grid_long, grid_cls = grids(max_long, max_logit)
     report = {}
     for d, name in enumerate(cfg.designs):
         ds, dl, dc, fig = search(margin[d], s[d], l[d], true[d], cfg.clip, max_error,
-                                 GRID_CLS if classifier else np.zeros(1))
+                                 grid_cls if classifier else np.zeros(1), grid_long)
         head = net.heads[d]
         head.output_layer_short.bias.data += ds
         head.output_layer_long.bias.data += dl
