@@ -274,40 +274,34 @@ def main(argv=None):
     s.add_argument("--nice", type=int, default=10)
     s.set_defaults(fn=cmd_study)
 
+    def package_windows(s, what: str, split: str, windows: int):
+        """Arguments of _package_windows (calibrate, refit)."""
+        s.add_argument("--package", required=True)
+        s.add_argument("--dataset", required=True)
+        s.add_argument("--out", required=True, help=f"{what} package folder")
+        s.add_argument("--split", default=split)
+        s.add_argument("--programs", help="comma-separated programs (default: the split's)")
+        s.add_argument("--windows", type=int, default=windows, help="windows drawn (seeded)")
+        s.add_argument("--seed", type=int, default=1)
+        s.add_argument("--batch", type=int, default=128)
+        s.add_argument("--device", default="auto")
+        s.add_argument("--threads", type=int, default=0)
+        s.add_argument("--nice", type=int, default=10)
+
     s = sub.add_parser("calibrate", help="shift the head biases per design so that summed cycles "
                                          "match on validation windows; writes a new package")
-    s.add_argument("--package", required=True)
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--out", required=True, help="calibrated package folder")
-    s.add_argument("--split", default="validation")
-    s.add_argument("--programs", help="comma-separated programs (default: the split's)")
-    s.add_argument("--windows", type=int, default=4096, help="windows drawn (seeded) for the search")
+    package_windows(s, "calibrated", "validation", 4096)
     s.add_argument("--max-error", type=float, default=0.02,
                    help="aggregate cycle error allowed; the best exact accuracy within it wins (default 0.02)")
     s.add_argument("--no-classifier", action="store_true",
                    help="leave the regime classifier alone (shift the regressor biases only)")
     s.add_argument("--max-long-shift", type=float, default=0.5, help="largest long-bias shift searched (default 0.5)")
     s.add_argument("--max-logit-shift", type=float, default=1.0, help="largest long-logit shift searched (default 1.0)")
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--batch", type=int, default=128)
-    s.add_argument("--device", default="auto")
-    s.add_argument("--threads", type=int, default=0)
-    s.add_argument("--nice", type=int, default=10)
     s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("refit", help="refit each design's long regressor as a Poisson regression on the "
                                      "frozen backbone (unbiased summed cycles); writes a new package")
-    s.add_argument("--package", required=True)
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--out", required=True, help="refitted package folder")
-    s.add_argument("--split", default="train")
-    s.add_argument("--programs", help="comma-separated programs (default: the split's)")
-    s.add_argument("--windows", type=int, default=8192, help="windows drawn (seeded) for the fit")
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--batch", type=int, default=128)
-    s.add_argument("--device", default="auto")
-    s.add_argument("--threads", type=int, default=0)
-    s.add_argument("--nice", type=int, default=10)
+    package_windows(s, "refitted", "train", 8192)
     s.set_defaults(fn=cmd_refit)
 
     s = sub.add_parser("export", help="write a package from a run's best.safetensors or checkpoint.safetensors")

@@ -86,13 +86,18 @@ class NeuroScalarNet(nn.Module):
         y, _ = self.rnn(self.input_proj(self.norm(x)))
         return y
 
-    def forward(self, x: torch.Tensor, target: int | None = None):
-        """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T]).
-        The context is the config's C; target overrides T (training windows of 2C + target)."""
+    def targets(self, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+        """Raw features [B, L, F] -> the last layer's outputs at the T target positions [B, T, Y],
+        what every head reads. The context is the config's C; target overrides T (training
+        windows of 2C + target)."""
         C, T = self.cfg.context, target or self.cfg.target
         if self.cfg.directions == 1:
             x = x[:, :C + T]  # a forward-only LSTM's targets never see the right context
-        y = self.backbone(x)[:, C:C + T]
+        return self.backbone(x)[:, C:C + T]
+
+    def forward(self, x: torch.Tensor, target: int | None = None):
+        """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T])."""
+        y = self.targets(x, target)
         outs = [h(y) for h in self.heads]
         return tuple(torch.stack(o) for o in zip(*outs))
 

@@ -25,14 +25,10 @@ def long_features(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray
     """Backbone outputs [n, Y] at target positions that are long on at least one design, and
     their true cycles [n, D] (unclipped)."""
     net.eval()
-    C, T = cfg.context, cfg.target
     feats, cyc = [], []
     for i in range(0, len(rows), batch):
         x, y, m = windows.batch(rows[i:i + batch])
-        xt = torch.from_numpy(x).to(device)
-        if cfg.directions == 1:
-            xt = xt[:, :C + T]  # as NeuroScalarNet.forward: no right context for one direction
-        h = net.backbone(xt)[:, C:C + T]
+        h = net.targets(torch.from_numpy(x).to(device))
         sel = m & (y >= cfg.threshold).any(-1)
         feats.append(h[torch.from_numpy(sel).to(device)].double().cpu().numpy())
         cyc.append(y[sel])

@@ -4,8 +4,8 @@ import unittest
 
 import numpy as np
 
-from model.train import calibrate, data, package, train
-from model.train.tests.util import TempDir, synthetic_dataset, tiny_config
+from model.train import calibrate, data, package
+from model.train.tests.util import TempDir, trained_tiny
 
 
 class CalibrateTest(unittest.TestCase):
@@ -43,10 +43,7 @@ class CalibrateTest(unittest.TestCase):
 
     def test_calibrate_shifts_only_regressor_biases(self):
         with TempDir() as t:
-            d = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=300))
-            train.train(tiny_config(epochs=2), d, os.path.join(t, "r"), device="cpu", quiet=True)
-            cfg, net = package.load(os.path.join(t, "r"))
-            before = {k: v.clone() for k, v in net.state_dict().items()}
+            d, cfg, net, before = trained_tiny(t, epochs=2)
             win = data.Windows([d.shard("syn_c")], cfg.length, cfg.target, d.design_columns(cfg.designs))
             rep = calibrate.calibrate(net, cfg, win, np.arange(len(win)), 64, "cpu")
             self.assertEqual(set(rep), set(cfg.designs))

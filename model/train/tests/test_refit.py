@@ -1,10 +1,9 @@
-import os
 import unittest
 
 import numpy as np
 
-from model.train import data, package, refit, train
-from model.train.tests.util import TempDir, synthetic_dataset, tiny_config
+from model.train import data, refit
+from model.train.tests.util import TempDir, trained_tiny
 
 
 class RefitTest(unittest.TestCase):
@@ -26,10 +25,7 @@ class RefitTest(unittest.TestCase):
 
     def test_refit_changes_only_the_long_regressors(self):
         with TempDir() as t:
-            d = data.Dataset(synthetic_dataset(os.path.join(t, "ds"), epoch_len=300))
-            train.train(tiny_config(epochs=1), d, os.path.join(t, "r"), device="cpu", quiet=True)
-            cfg, net = package.load(os.path.join(t, "r"))
-            before = {k: v.clone() for k, v in net.state_dict().items()}
+            d, cfg, net, before = trained_tiny(t, epochs=1)
             win = data.Windows([d.shard(n) for n in d.names("train")], cfg.length, cfg.target,
                                d.design_columns(cfg.designs))
             rep = refit.refit(net, cfg, win, np.arange(len(win)), 64, "cpu")

@@ -1,6 +1,7 @@
 """Shared helpers for the model/train tests."""
 from __future__ import annotations
 
+import os
 import tempfile
 
 from model.train import synthetic
@@ -19,6 +20,16 @@ def tiny_config(variant="tiny", directions=1, tied=False, hidden=16, length=16, 
 
 def synthetic_dataset(tmp: str, epochs=2, epoch_len=600, **kw) -> str:
     return synthetic.make_dataset(tmp, epochs=epochs, epoch_len=epoch_len, **kw)
+
+
+def trained_tiny(tmp: str, epochs: int):
+    """A tiny model trained on a small synthetic dataset under tmp: (dataset, cfg, net, a copy
+    of the net's state before anything changes it)."""
+    from model.train import data, package, train
+    d = data.Dataset(synthetic_dataset(os.path.join(tmp, "ds"), epoch_len=300))
+    train.train(tiny_config(epochs=epochs), d, os.path.join(tmp, "r"), device="cpu", quiet=True)
+    cfg, net = package.load(os.path.join(tmp, "r"))
+    return d, cfg, net, {k: v.clone() for k, v in net.state_dict().items()}
 
 
 class TempDir:
