@@ -46,8 +46,9 @@ for t in "${traces[@]}"; do
   fresh=1
   if [ ! -f "$info" ]; then
     fresh=0
-  elif ! grep -q "\"encoding\": \"${NS_ENCODING:-paper13}\"" "$info"; then
-    fresh=0  # labelled with another encoding
+  elif [ "$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("encoding"))' \
+             "$info" 2>/dev/null)" != "${NS_ENCODING:-paper13}" ]; then
+    fresh=0  # labelled with another encoding (or an unreadable shard.json)
   else
     for dep in "$t" "${deps[@]}"; do
       if [ "$dep" -nt "$info" ]; then fresh=0; fi
