@@ -127,7 +127,13 @@ module ntr_seq #(
   // ------------------------------------------------------------------ address registers
   function automatic logic [31:0] ar_of(input logic [Tiles*16*32-1:0] ar, input int t,
                                        input logic [3:0] r);
-    ar_of = (r == 4'd0) ? 32'd0 : ar[(t*16 + 32'(r))*32 +: 32];
+    // The tile's block by a constant part-select (t is a loop index at every call), then a
+    // 15-way select: a variable part-select over all tiles' registers maps to shifters as wide
+    // as the whole file, which with 8 tiles outgrew logic synthesis.
+    logic [16*32-1:0] regs;
+    regs = ar[t*16*32 +: 16*32];
+    ar_of = '0;
+    for (int k = 1; k < 16; k++) if (r == 4'(k)) ar_of = regs[k*32 +: 32];
   endfunction
 
   // Operands: register and offset of the two address operands of this opcode.
@@ -197,7 +203,7 @@ module ntr_seq #(
         default: v = $signed(36'(base) + 36'(t) * 36'(stride));  // tile
       endcase
       if ((op == ntr_isa_pkg::OpSeti) || (op == ntr_isa_pkg::OpAddi) || (op == ntr_isa_pkg::OpTile)) begin
-        if (r != 4'd0) ar_d[(t*16 + 32'(r))*32 +: 32] = v[31:0];
+        for (int k = 1; k < 16; k++) if (r == 4'(k)) ar_d[(t*16 + k)*32 +: 32] = v[31:0];
       end
     end
   end
