@@ -22,9 +22,10 @@
 #   NS_PPA_STUDY     0 skips the design-space study
 #   NS_PPA_THREADS   host threads per simulated epoch (default: the number of cores)
 #   NS_PPA_SYNTH     1: logic synthesised by Yosys at every tile count (hours on a fresh build
-#                    tree; the shared logic of 8 tiles needs more than 21 GB in Yosys 0.23,
-#                    docs/results/ppa.md); default 0: areas of the SRAM macros only, no register
-#                    energy or logic leakage (minutes)
+#                    tree: 1 tile about 11 minutes and 5.3 GB, the shared logic of 8 tiles
+#                    about 11 minutes and 4.5 GB, 16 tiles not measured; docs/results/ppa.md);
+#                    default 0: areas of the SRAM macros only, no register energy or logic
+#                    leakage (minutes)
 set -euo pipefail
 ns=${1:?usage: ppa.sh NEUROSCALAR_BINARY}
 out=${NS_PPA_OUT:-build/ppa/results}
