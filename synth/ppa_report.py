@@ -6,8 +6,9 @@
 --sweep     the JSON array of `neuroscalar ppa --json` (one object per tile count)
 --study     a folder of such arrays, one per model variant and window (the design-space study)
 --accuracy  model/train `study` results (study.json: runs with variant, length, target and
-            validation metrics); a study point takes the accuracy of the run with its variant
-            and window
+            validation metrics, and held-out metrics when the study had --heldout); a study
+            point takes the accuracy of the run with its variant and window, held-out where the
+            run has it
 Writes report.md (Markdown tables), study.csv and area.png, power.png, throughput.png,
 pareto.png into --out.
 """
@@ -128,12 +129,13 @@ def accuracy_index(paths):
     idx = {}
     for p in paths:
         for run in load(p):
-            v = run.get("validation") or {}
             if run.get("designs"):
                 continue  # one model per design: not the five-head model the accelerator runs
+            kind = "heldout" if run.get("heldout") else "validation"
+            v = run.get(kind) or {}
             idx[(run["variant"], int(run["length"]), int(run["target"]))] = {
                 "exact": v.get("exact"), "within1": v.get("within1"), "cpi_error": v.get("cpi_error"),
-                "source": os.path.relpath(p)}
+                "source": os.path.relpath(p), "kind": kind}
     return idx
 
 
@@ -160,7 +162,7 @@ def study(study_dir, acc_paths, out):
                            "energy_per_instr_nj": r["energy_per_instr_nj"], "area_mm2": r["area_mm2"],
                            "mac_utilization": r["mac_utilization"], "exact": a.get("exact"),
                            "within1": a.get("within1"), "cpi_error": a.get("cpi_error"),
-                           "accuracy_source": a.get("source")})
+                           "accuracy_source": a.get("source"), "accuracy_kind": a.get("kind")})
     if not points:
         return ""
     keys = list(points[0].keys())
@@ -195,7 +197,8 @@ def study(study_dir, acc_paths, out):
         fr = sorted((p for p in one if id(p) in fronts[one[0]["tiles"]]), key=lambda p: p["energy_per_instr_nj"])
         ax.plot([p["energy_per_instr_nj"] for p in fr], [100 * p["exact"] for p in fr], "k--", lw=1,
                 label="Pareto front")
-        ax.set_ylabel("exact after rounding (validation), %")
+        kinds = sorted({p["accuracy_kind"] for p in one if p["accuracy_kind"]})
+        ax.set_ylabel(f"exact after rounding ({', '.join(kinds)}), %")
     else:
         ax.set_ylabel("predicted instructions/s")
         ax.set_yscale("log")

@@ -117,7 +117,7 @@ def cmd_study(args):
     if args.nice:
         os.nice(args.nice)
     res = study.study(args.dataset, args.out, args.runs, args.instructions, _sets(args.set), args.threads,
-                      args.device, args.targets_per_step, args.encoding)
+                      args.device, args.targets_per_step, args.encoding, args.heldout, args.heldout_split)
     print(study.markdown(res))
 
 
@@ -267,6 +267,9 @@ def main(argv=None):
                    help="predicted training instructions per run (default 2,000,000)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="training override for every run")
     s.add_argument("--encoding", help="feature encoding of every run (default: each config's)")
+    s.add_argument("--heldout", metavar="DATASET",
+                   help="also score every run on each instruction of this dataset's --heldout-split programs")
+    s.add_argument("--heldout-split", default="test")
     s.add_argument("--targets-per-step", type=int, default=0,
                    help="batch = this / T windows per run (same optimiser steps for every T)")
     s.add_argument("--threads", type=int, default=0)

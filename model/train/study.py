@@ -1,12 +1,16 @@
 """Small-budget training studies: each run trains one (variant, window, designs) for the same
 number of predicted training instructions and reports its validation metrics, wall time and
-throughput, so context lengths, variants and head layouts can be compared side by side."""
+throughput, so context lengths, variants and head layouts can be compared side by side. With a
+held-out dataset every run is also evaluated on the same instructions of its programs, so runs
+whose windows differ (and hence their validation samples) are scored on one fixed set."""
 from __future__ import annotations
 
 import json
 import os
 import sys
 import time
+
+import numpy as np
 
 from . import config, data, train
 
@@ -30,13 +34,50 @@ def run_name(variant: str, r: dict, encoding: str = "paper13") -> str:
     return f"{variant}-L{r['length']}-T{r['target']}{d}{e}"
 
 
+HELDOUT_KEYS = ("mae", "exact", "within1", "within2", "cpi_error")
+
+
+def heldout(package_dir: str, dataset: str, split: str, device: str = "cpu") -> dict:
+    """A package scored on every instruction of a dataset split's programs (evaluate_programs):
+    means over programs and designs, per program the means over designs, and per design the
+    means over programs."""
+    import torch
+    from . import evaluate, package
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    ds = data.Dataset(dataset)
+    names = ds.names(split)
+    if not names:
+        raise data.DatasetError(f"{dataset}: no programs in split '{split}'")
+    cfg, net = package.load(package_dir, device)
+    res = evaluate.evaluate_programs(net, cfg, ds, names, 128, device)
+    per = {n: {k: float(np.mean([d[k] for d in p["designs"].values()])) for k in HELDOUT_KEYS}
+           for n, p in res.items()}
+    out = {"dataset": dataset, "split": split, "instructions": int(sum(p["instructions"] for p in res.values()))}
+    out.update({k: float(np.mean([d[k] for p in res.values() for d in p["designs"].values()]))
+                for k in HELDOUT_KEYS})
+    out["programs"] = per
+    out["designs"] = {d: {k: float(np.mean([p["designs"][d][k] for p in res.values()])) for k in HELDOUT_KEYS}
+                      for d in cfg.designs}
+    return out
+
+
+def _save(path: str, done: list[dict]):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(done, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
 def study(dataset: str, out: str, runs: list[str], instructions: int, overrides: dict,
           threads: int = 0, device: str = "auto", targets_per_step: int = 0,
-          encoding: str | None = None) -> list[dict]:
+          encoding: str | None = None, heldout_dataset: str | None = None,
+          heldout_split: str = "test") -> list[dict]:
     """Runs each spec with `instructions` predicted training instructions (split into epochs of
     instructions / epochs); results are appended to <out>/study.json as they finish, and a run
     already there is not repeated. targets_per_step > 0 sets each run's batch to
-    targets_per_step / T windows, so runs with different T take the same optimiser steps."""
+    targets_per_step / T windows, so runs with different T take the same optimiser steps.
+    heldout_dataset: every run, also one recorded before, gets a "heldout" entry (heldout())
+    for that dataset's `heldout_split` programs."""
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "study.json")
     done = []
@@ -44,6 +85,16 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
         with open(path, encoding="utf-8") as f:
             done = json.load(f)
     ds = data.Dataset(dataset)
+
+    def score(run: dict):  # on rank 0 only when torchrun launched the study
+        if heldout_dataset and int(os.environ.get("RANK", "0")) == 0 and \
+                (run.get("heldout") or {}).get("dataset") != heldout_dataset:
+            print(f"study: {run['name']}: held-out evaluation", file=sys.stderr, flush=True)
+            run["heldout"] = heldout(os.path.join(out, run["name"]), heldout_dataset, heldout_split, device)
+            _save(path, done)
+
+    for run in done:
+        score(run)
     for spec in runs:
         r = parse_run(spec)
         cfg = config.load(r["variant"])
@@ -80,19 +131,29 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
                      "best_epoch": card.training.get("best_epoch"), "seconds": round(secs, 1),
                      "validation": {k: res[k] for k in res if k != "designs"},
                      "validation_designs": res["designs"]})
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(done, f, indent=1)
-        os.replace(path + ".tmp", path)
+        _save(path, done)
+        score(done[-1])
     return done
 
 
 def markdown(results: list[dict]) -> str:
-    rows = ["| run | params | MACs/instr | train instr | time (s) | val MAE | exact | ±1 | ±2 | CPI err |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    held = any(r.get("heldout") for r in results)
+    head = "| run | params | MACs/instr | train instr | time (s) | val MAE | exact | ±1 | ±2 | CPI err |"
+    rule = "|---|---|---|---|---|---|---|---|---|---|"
+    if held:
+        head += " held-out exact | ±1 | CPI err |"
+        rule += "---|---|---|"
+    rows = [head, rule]
+    pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
     for r in results:
         v = r["validation"]
-        rows.append(f"| {r['name']} | {r['parameters']:,} | {r['macs_per_instruction'] / 1e6:.2f} M | "
-                    f"{r['predicted_instructions']:,} | {r['seconds']:.0f} | {v['mae']:.3f} | "
-                    f"{100 * v['exact']:.1f}% | {100 * v['within1']:.1f}% | {100 * v['within2']:.1f}% | "
-                    f"{100 * v['cpi_error']:.2f}% |")
+        row = (f"| {r['name']} | {r['parameters']:,} | {r['macs_per_instruction'] / 1e6:.2f} M | "
+               f"{r['predicted_instructions']:,} | {r['seconds']:.0f} | {v['mae']:.3f} | "
+               f"{pct(v['exact'])} | {pct(v['within1'])} | {pct(v['within2'])} | "
+               f"{100 * v['cpi_error']:.2f}% |")
+        if held:
+            h = r.get("heldout")
+            row += (f" {pct(h['exact'])} | {pct(h['within1'])} | {100 * h['cpi_error']:.2f}% |" if h
+                    else " - | - | - |")
+        rows.append(row)
     return "\n".join(rows)

@@ -45,16 +45,22 @@ TEST(SynthFlowTest, SynthesisesTheTinyConfig) {
   EXPECT_EQ(again.key, run.key);
 }
 
-// Disabled by default: synthesising tiny-2t takes over 10 minutes of Yosys on a 2-core machine,
-// beyond the CI budget. Run it with --gtest_also_run_disabled_tests.
-TEST(SynthFlowTest, DISABLED_TilesShareOneTileModule) {
+// tiny-2t's two tiles are one module, instantiated twice, with tiny's tile parameters. Its gate
+// count matches tiny's tile to within ABC's mapping noise, not exactly: Yosys maps the same
+// parameterised module to slightly different gates depending on the design around it (in these
+// two runs ntr_ppu_lane gives 26,984 and 26,955 cells, the shared ntr_sem 38,953 and 38,959), and
+// the tiles differ by 124.7 of 283,164 GE (0.044%). Flip-flops are not remapped, so they match.
+TEST(SynthFlowTest, TilesShareOneTileModule) {
   if (!have_rtl()) GTEST_SKIP() << "no rtl/ntr_top.sv in this build";
   const Technology tech = resolve_technology("n16");
-  const auto one = logic_from_synthesis(synthesize(accel("tiny"), flow()), tech);
-  const auto two = logic_from_synthesis(synthesize(accel("tiny-2t"), flow()), tech);
+  const SynthRun one_run = synthesize(accel("tiny"), flow()), two_run = synthesize(accel("tiny-2t"), flow());
+  EXPECT_EQ(find_module(one_run.stats, "ntr_tile"), find_module(two_run.stats, "ntr_tile"));
+  const auto one = logic_from_synthesis(one_run, tech);
+  const auto two = logic_from_synthesis(two_run, tech);
   EXPECT_EQ(two.detail["tiles_in_netlist"], 2);
-  EXPECT_NEAR(two.tile_ge(), one.tile_ge(), 1e-6);
   EXPECT_EQ(two.tile_flops(), one.tile_flops());
+  EXPECT_NEAR(two.tile_ge(), one.tile_ge(), 1e-3 * one.tile_ge());
+  EXPECT_EQ(two.detail["rtl_srams"]["one_tile_bytes"], one.detail["rtl_srams"]["one_tile_bytes"]);
 }
 
 TEST(SynthFlowTest, ReportsAMissingRtlSource) {

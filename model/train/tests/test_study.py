@@ -29,6 +29,20 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
             again = study.study(ds, out, runs, 800, {}, threads=1, device="cpu")
             self.assertEqual(again, res)  # nothing re-run
             self.assertIn("| tiny-L16-T8 |", study.markdown(res))
+            self.assertNotIn("held-out", study.markdown(res))
+            # A held-out dataset scores the runs already recorded, on every instruction of its split.
+            held = study.study(ds, out, runs[:1], 800, {}, threads=1, device="cpu", heldout_dataset=ds)
+            h = held[0]["heldout"]
+            from model.train import data
+            self.assertEqual((h["split"], h["instructions"], sorted(h["programs"])),
+                             ("test", data.Dataset(ds).shard("syn_d").n, ["syn_d"]))
+            self.assertEqual(list(h["designs"]), ["8w", "rob"])
+            for k in study.HELDOUT_KEYS:
+                self.assertAlmostEqual(h[k], (h["designs"]["8w"][k] + h["designs"]["rob"][k]) / 2)
+            self.assertEqual(list(held[1]["heldout"]["designs"]), ["rob"])
+            self.assertEqual(json.loads(Path(out, "study.json").read_text()), held)
+            self.assertEqual(study.study(ds, out, runs, 800, {}, device="cpu", heldout_dataset=ds), held)
+            self.assertIn("held-out exact", study.markdown(held))
             self.assertEqual(study.run_name("tiny", study.parse_run("tiny:16:8:rob"), "perfvec18"),
                              "tiny-L16-T8-rob-perfvec18")
             with self.assertRaisesRegex(ValueError, "expected VARIANT:L:T"):
