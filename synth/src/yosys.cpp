@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 namespace ntr::synth {
 namespace fs = std::filesystem;
@@ -59,6 +61,7 @@ std::pair<int, std::string> run_capture(const std::string& cmd) {
 }
 
 std::string tail_lines(const std::string& text, int n) {
+  if (text.empty()) return text;
   size_t pos = text.size();
   for (int i = 0; i <= n && pos > 0; ++i) {
     const auto p = text.rfind('\n', pos - 1);
@@ -440,29 +443,49 @@ SynthRun synthesize(const isa::AccelConfig& cfg, const YosysFlow& flow, SynthPar
   run.dir = flow.cache_dir / fmt::format("{}-{}{}-{}", cfg.name, flow.top,
                                          part == SynthPart::SharedOnly ? "-shared" : "", run.key.substr(0, 16));
   run.sram_defaults = stub->defaults;
-  const fs::path raw = run.dir / "stat.raw.json", stat = run.dir / "stat.json", srams = run.dir / "srams.rtlil";
-  if (fs::exists(stat) && fs::exists(srams) && fs::exists(run.dir / "done")) {
+  const fs::path stat = run.dir / "stat.json", srams = run.dir / "srams.rtlil";
+  const auto complete = [](const fs::path& d) {
+    return fs::exists(d / "stat.json") && fs::exists(d / "srams.rtlil") && fs::exists(d / "done");
+  };
+  if (complete(run.dir)) {
     run.cached = true;
   } else {
-    fs::create_directories(run.dir);
-    fs::remove(run.dir / "done");
-    spill(run.dir / "script.ys", script);
-    spill(run.dir / "ntr_sram_blackbox.sv", stub->text);
+    // Yosys runs in a private folder that is renamed into place once complete, so runs of the
+    // same config in parallel (CTest -j) never read each other's half-written files.
+    static std::atomic<int> serial{0};
+    const std::string tag = fmt::format("{}.{}", ::getpid(), serial++);
+    const fs::path work = flow.cache_dir / (run.dir.filename().string() + ".tmp-" + tag);
+    fs::remove_all(work);
+    fs::create_directories(work);
+    spill(work / "script.ys", script);
+    spill(work / "ntr_sram_blackbox.sv", stub->text);
     if (!flow.quiet)
       fmt::print(stderr, "synth: Yosys on {} for '{}' ({} tiles) in {}\n", flow.top, cfg.name, cfg.tiles,
                  run.dir.string());
     const auto t0 = std::chrono::steady_clock::now();
     const std::string cmd = fmt::format("cd {} && {} -q -l yosys.log script.ys > /dev/null 2>&1",
-                                        shell_quote(run.dir.string()), shell_quote(flow.yosys));
+                                        shell_quote(work.string()), shell_quote(flow.yosys));
     const int rc = std::system(cmd.c_str());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (rc != 0 || !fs::exists(raw) || !fs::exists(srams)) {
-      const std::string log = fs::exists(run.dir / "yosys.log") ? slurp(run.dir / "yosys.log") : "";
+    if (rc != 0 || !fs::exists(work / "stat.raw.json") || !fs::exists(work / "srams.rtlil")) {
+      const std::string log = fs::exists(work / "yosys.log") ? slurp(work / "yosys.log") : "";
       throw SynthError(fmt::format("Yosys failed on {} for '{}' (log {}):\n{}", flow.top, cfg.name,
-                                   (run.dir / "yosys.log").string(), tail_lines(log, 8)));
+                                   (work / "yosys.log").string(), tail_lines(log, 8)));
     }
-    spill(stat, repair_yosys_stat_json(slurp(raw)));
-    spill(run.dir / "done", fmt::format("{{\"seconds\": {:.1f}}}\n", secs));
+    spill(work / "stat.json", repair_yosys_stat_json(slurp(work / "stat.raw.json")));
+    spill(work / "done", fmt::format("{{\"seconds\": {:.1f}}}\n", secs));
+    std::error_code ec;
+    if (fs::exists(run.dir) && !complete(run.dir)) {  // left by an interrupted run: move it aside
+      const fs::path stale = flow.cache_dir / (run.dir.filename().string() + ".stale-" + tag);
+      fs::rename(run.dir, stale, ec);
+      fs::remove_all(stale, ec);
+    }
+    fs::rename(work, run.dir, ec);
+    if (ec) {  // a parallel run of the same config finished first: keep its result
+      if (!complete(run.dir))
+        throw SynthError(fmt::format("{}: cannot move the run into place: {}", run.dir.string(), ec.message()));
+      fs::remove_all(work, ec);
+    }
     if (!flow.quiet) fmt::print(stderr, "synth: done in {:.0f} s\n", secs);
   }
   run.stats = parse_yosys_stat_file(stat, flow.top);

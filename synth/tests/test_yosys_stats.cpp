@@ -2,7 +2,14 @@
 // of Yosys 0.23 checked in by regen.sh): three tiles, each a MAC array plus control, and two
 // kinds of ntr_sram black box.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "ntr/isa/config.h"
 #include "ntr/synth/ppa.h"
 #include "ntr/synth/yosys.h"
 #include "test_util.h"
@@ -12,6 +19,8 @@ namespace {
 
 using testing::data_dir;
 using testing::slurp;
+
+void spill_text(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 const Technology& n16() {
   static const Technology t = resolve_technology("n16");
@@ -163,6 +172,64 @@ TEST(YosysStatsTest, RejectsWhatIsNotAStatReport) {
   expect_rejected(R"({"modules": {"\\ntr_top": {"num_cells_by_type": {"\\ntr_top": 1}}}})", "instantiates itself");
   EXPECT_THROW(parse_yosys_stat_file(data_dir() / "nope.json", "ntr_top"), SynthError);
   EXPECT_THROW(parse_yosys_stat_file(data_dir() / "toy.sv", "ntr_top"), SynthError);
+}
+
+// The run cache with a stand-in for Yosys that writes the toy's checked-in outputs: runs of one
+// config in parallel (as CTest -j does) and a folder left by an interrupted run.
+TEST(SynthCacheTest, ParallelRunsAndInterruptedRunsLeaveOneCompleteRun) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / fmt::format("ns_synth_cache_{}", ::getpid());
+  fs::remove_all(root);
+  fs::create_directories(root / "cache");
+  const fs::path fake = root / "yosys";
+  {
+    std::ofstream f(fake);
+    // Fails when another run is under way in its folder.
+    f << "#!/bin/sh\n[ \"$1\" = -V ] && { echo 'Yosys 0.0 (stand-in)'; exit 0; }\n"
+      << "[ -e running ] && exit 1\ntouch running\nsleep 1\n"
+      << "cp '" << (data_dir() / "toy_stat.json").string() << "' stat.raw.json\n"
+      << "cp '" << (data_dir() / "toy_srams.rtlil").string() << "' srams.rtlil\nrm running\n";
+  }
+  fs::permissions(fake, fs::perms::owner_all);
+  YosysFlow flow;
+  flow.sources = {data_dir() / "toy.sv", testing::source_dir() / "rtl" / "ntr_sram.sv"};
+  flow.cache_dir = root / "cache";
+  flow.yosys = fake.string();
+  flow.quiet = true;
+  const auto cfg = isa::load_accel_config(testing::source_dir() / "configs/accel/tiny.yaml");
+
+  std::vector<SynthRun> runs(3);
+  std::vector<std::thread> threads;
+  for (auto& r : runs) threads.emplace_back([&] { r = synthesize(cfg, flow); });
+  for (auto& t : threads) t.join();
+  std::vector<fs::path> left;
+  for (const auto& e : fs::directory_iterator(flow.cache_dir)) left.push_back(e.path());
+  ASSERT_EQ(left.size(), 1u);  // no private folder remains
+  for (const auto& r : runs) {
+    EXPECT_EQ(r.dir, left[0]);
+    EXPECT_EQ(r.stats.modules.size(), runs[0].stats.modules.size());
+    EXPECT_GT(r.stats.modules.size(), 0u);
+  }
+  EXPECT_TRUE(synthesize(cfg, flow).cached);
+
+  // An interrupted run left its folder without "done" and a truncated report: it is redone.
+  fs::remove(left[0] / "done");
+  spill_text(left[0] / "stat.json", "{\"modules\": {");
+  const SynthRun redone = synthesize(cfg, flow);
+  EXPECT_FALSE(redone.cached);
+  EXPECT_EQ(redone.stats.modules.size(), runs[0].stats.modules.size());
+  EXPECT_TRUE(fs::exists(redone.dir / "done"));
+
+  // A Yosys that fails without writing a log: a SynthError, and the cached run is untouched.
+  std::ofstream(fake) << "#!/bin/sh\n[ \"$1\" = -V ] && { echo 'Yosys 0.1 (stand-in)'; exit 0; }\nexit 3\n";
+  try {
+    synthesize(cfg, flow);
+    ADD_FAILURE() << "expected SynthError";
+  } catch (const SynthError& e) {
+    EXPECT_NE(std::string(e.what()).find("Yosys failed"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::exists(redone.dir / "done"));
+  fs::remove_all(root);
 }
 
 }  // namespace
