@@ -117,7 +117,8 @@ def cmd_study(args):
     if args.nice:
         os.nice(args.nice)
     res = study.study(args.dataset, args.out, args.runs, args.instructions, _sets(args.set), args.threads,
-                      args.device, args.targets_per_step, args.encoding, args.heldout, args.heldout_split)
+                      args.device, args.targets_per_step, args.encoding, args.heldout, args.heldout_split,
+                      not args.no_calibrate)
     print(study.markdown(res))
 
 
@@ -270,6 +271,9 @@ def main(argv=None):
     s.add_argument("--heldout", metavar="DATASET",
                    help="also score every run on each instruction of this dataset's --heldout-split programs")
     s.add_argument("--heldout-split", default="test")
+    s.add_argument("--no-calibrate", action="store_true",
+                   help="score the held-out programs without calibrating each run first (default: "
+                        "calibrated on 65,536 predicted instructions of the validation programs)")
     s.add_argument("--targets-per-step", type=int, default=0,
                    help="batch = this / T windows per run (same optimiser steps for every T)")
     s.add_argument("--threads", type=int, default=0)

@@ -37,12 +37,16 @@ def run_name(variant: str, r: dict, encoding: str = "paper13") -> str:
 HELDOUT_KEYS = ("mae", "exact", "within1", "within2", "cpi_error")
 
 
-def heldout(package_dir: str, dataset: str, split: str, device: str = "cpu") -> dict:
+def heldout(package_dir: str, dataset: str, split: str, device: str = "cpu",
+            calibration: tuple[data.Dataset, str] | None = None, calibration_targets: int = 65536) -> dict:
     """A package scored on every instruction of a dataset split's programs (evaluate_programs):
     means over programs and designs, per program the means over designs, and per design the
-    means over programs."""
+    means over programs. With calibration = (dataset, split), the package is first calibrated
+    in memory (calibrate.calibrate, as release.sh does) on seeded windows of that split holding
+    calibration_targets predicted instructions, so runs are compared with their cycle bias
+    removed the same way."""
     import torch
-    from . import evaluate, package
+    from . import calibrate, evaluate, package
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     ds = data.Dataset(dataset)
@@ -50,13 +54,20 @@ def heldout(package_dir: str, dataset: str, split: str, device: str = "cpu") -> 
     if not names:
         raise data.DatasetError(f"{dataset}: no programs in split '{split}'")
     cfg, net = package.load(package_dir, device)
+    out = {"dataset": dataset, "split": split}
+    if calibration:
+        cds, csplit = calibration
+        win = data.Windows([cds.shard(n) for n in cds.names(csplit)], cfg.length, cfg.target,
+                           cds.design_columns(cfg.designs))
+        rows = np.sort(np.random.default_rng(1).permutation(len(win))[:max(1, calibration_targets // cfg.target)])
+        out["calibration"] = {"split": csplit, "windows": int(len(rows)),
+                              "designs": calibrate.calibrate(net, cfg, win, rows, 128, device)}
     res = evaluate.evaluate_programs(net, cfg, ds, names, 128, device)
-    per = {n: {k: float(np.mean([d[k] for d in p["designs"].values()])) for k in HELDOUT_KEYS}
-           for n, p in res.items()}
-    out = {"dataset": dataset, "split": split, "instructions": int(sum(p["instructions"] for p in res.values()))}
+    out["instructions"] = int(sum(p["instructions"] for p in res.values()))
     out.update({k: float(np.mean([d[k] for p in res.values() for d in p["designs"].values()]))
                 for k in HELDOUT_KEYS})
-    out["programs"] = per
+    out["programs"] = {n: {k: float(np.mean([d[k] for d in p["designs"].values()])) for k in HELDOUT_KEYS}
+                       for n, p in res.items()}
     out["designs"] = {d: {k: float(np.mean([p["designs"][d][k] for p in res.values()])) for k in HELDOUT_KEYS}
                       for d in cfg.designs}
     return out
@@ -71,13 +82,14 @@ def _save(path: str, done: list[dict]):
 def study(dataset: str, out: str, runs: list[str], instructions: int, overrides: dict,
           threads: int = 0, device: str = "auto", targets_per_step: int = 0,
           encoding: str | None = None, heldout_dataset: str | None = None,
-          heldout_split: str = "test") -> list[dict]:
+          heldout_split: str = "test", calibrate: bool = True) -> list[dict]:
     """Runs each spec with `instructions` predicted training instructions (split into epochs of
     instructions / epochs); results are appended to <out>/study.json as they finish, and a run
     already there is not repeated. targets_per_step > 0 sets each run's batch to
     targets_per_step / T windows, so runs with different T take the same optimiser steps.
     heldout_dataset: every run, also one recorded before, gets a "heldout" entry (heldout())
-    for that dataset's `heldout_split` programs."""
+    for that dataset's `heldout_split` programs, calibrated first on the study dataset's
+    validation programs unless calibrate is False."""
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "study.json")
     done = []
@@ -90,7 +102,8 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
         if heldout_dataset and int(os.environ.get("RANK", "0")) == 0 and \
                 (run.get("heldout") or {}).get("dataset") != heldout_dataset:
             print(f"study: {run['name']}: held-out evaluation", file=sys.stderr, flush=True)
-            run["heldout"] = heldout(os.path.join(out, run["name"]), heldout_dataset, heldout_split, device)
+            run["heldout"] = heldout(os.path.join(out, run["name"]), heldout_dataset, heldout_split, device,
+                                     (ds, "validation") if calibrate else None)
             _save(path, done)
 
     for run in done:

@@ -40,6 +40,10 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
             for k in study.HELDOUT_KEYS:
                 self.assertAlmostEqual(h[k], (h["designs"]["8w"][k] + h["designs"]["rob"][k]) / 2)
             self.assertEqual(list(held[1]["heldout"]["designs"]), ["rob"])
+            self.assertEqual(sorted(h["calibration"]["designs"]), ["8w", "rob"])
+            d = data.Dataset(ds)  # every validation window (fewer than 65,536 / T here)
+            self.assertEqual(h["calibration"]["windows"],
+                             len(data.Windows([d.shard("syn_c")], 16, 8, d.design_columns(["8w", "rob"]))))
             self.assertEqual(json.loads(Path(out, "study.json").read_text()), held)
             self.assertEqual(study.study(ds, out, runs, 800, {}, device="cpu", heldout_dataset=ds), held)
             self.assertIn("held-out exact", study.markdown(held))
