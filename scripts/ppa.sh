@@ -18,7 +18,8 @@
 #                    global input buffer bank of each of 16 tiles, by 3,328 bytes)
 #   NS_PPA_TILES     tile counts (default 1,2,4,8,16)
 #   NS_PPA_ACCURACY  model/train study results (study.json files, space-separated) that give the
-#                    study's points their accuracy
+#                    study's points their accuracy (default docs/results/model-study.json: the
+#                    same-budget study of docs/results/model.md, held-out figures)
 #   NS_PPA_STUDY     0 skips the design-space study
 #   NS_PPA_THREADS   host threads per simulated epoch (default: the number of cores)
 #   NS_PPA_SYNTH     1: logic synthesised by Yosys at every tile count (hours on a fresh build
@@ -64,7 +65,7 @@ if [ "${NS_PPA_STUDY:-1}" != 0 ]; then
 fi
 
 accuracy=()
-for f in ${NS_PPA_ACCURACY:-}; do accuracy+=("$f"); done
+for f in ${NS_PPA_ACCURACY-docs/results/model-study.json}; do accuracy+=("$f"); done
 /usr/bin/python3 synth/ppa_report.py --sweep "$out/sweep/ppa.json" --study "$out/study" \
   --accuracy "${accuracy[@]}" --out "$out"
 echo "ppa: done in $(( $(date +%s) - start )) s; table $out/sweep/ppa.md, report $out/report.md"
