@@ -99,8 +99,9 @@ def study(dataset: str, out: str, runs: list[str], instructions: int, overrides:
     ds = data.Dataset(dataset)
 
     def score(run: dict):  # on rank 0 only when torchrun launched the study
+        have = run.get("heldout") or {}
         if heldout_dataset and int(os.environ.get("RANK", "0")) == 0 and \
-                (run.get("heldout") or {}).get("dataset") != heldout_dataset:
+                (have.get("dataset"), "calibration" in have) != (heldout_dataset, calibrate):
             print(f"study: {run['name']}: held-out evaluation", file=sys.stderr, flush=True)
             run["heldout"] = heldout(os.path.join(out, run["name"]), heldout_dataset, heldout_split, device,
                                      (ds, "validation") if calibrate else None)

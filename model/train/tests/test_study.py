@@ -46,6 +46,8 @@ training: {epochs: 2, batch_size: 8, val_windows: 0}
                              len(data.Windows([d.shard("syn_c")], 16, 8, d.design_columns(["8w", "rob"]))))
             self.assertEqual(json.loads(Path(out, "study.json").read_text()), held)
             self.assertEqual(study.study(ds, out, runs, 800, {}, device="cpu", heldout_dataset=ds), held)
+            plain = study.study(ds, out, runs, 800, {}, device="cpu", heldout_dataset=ds, calibrate=False)
+            self.assertEqual([("calibration" in r["heldout"]) for r in plain], [False, False])
             self.assertIn("held-out exact", study.markdown(held))
             self.assertEqual(study.run_name("tiny", study.parse_run("tiny:16:8:rob"), "perfvec18"),
                              "tiny-L16-T8-rob-perfvec18")
