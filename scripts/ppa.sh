@@ -24,7 +24,8 @@
 #   NS_PPA_THREADS   host threads per simulated epoch (default: the number of cores)
 #   NS_PPA_SYNTH     1: logic synthesised by Yosys at every tile count (hours on a fresh build
 #                    tree: 1 tile about 11 minutes and 5.3 GB, the shared logic of 8 tiles
-#                    about 11 minutes and 4.5 GB, 16 tiles not measured; docs/results/ppa.md);
+#                    about 11 minutes and 4.5 GB, of 16 tiles about 30 minutes and 8.4 GB;
+#                    docs/results/ppa.md);
 #                    default 0: areas of the SRAM macros only, no register energy or logic
 #                    leakage (minutes)
 set -euo pipefail
