@@ -124,7 +124,6 @@ def cmd_study(args):
 
 def _package_windows(args):
     """calibrate / refit: the package on its device and seeded windows of the chosen programs."""
-    import numpy as np
     from . import cpu, data, package
     if args.nice:
         os.nice(args.nice)
@@ -135,8 +134,7 @@ def _package_windows(args):
     names = args.programs.split(",") if args.programs else ds.names(args.split)
     if not names:
         raise data.DatasetError(f"{args.dataset}: no programs in split '{args.split}'")
-    win = data.Windows([ds.shard(n) for n in names], cfg.length, cfg.target, ds.design_columns(cfg.designs))
-    rows = np.sort(np.random.default_rng(args.seed).permutation(len(win))[:args.windows])
+    win, rows = data.sampled_windows(ds, names, cfg.length, cfg.target, cfg.designs, args.windows, args.seed)
     return dev, cfg, net, names, win, rows
 
 

@@ -162,6 +162,14 @@ class Windows:
         return x, y, m
 
 
+def sampled_windows(ds: "Dataset", names: list[str], L: int, T: int, designs: list[str], count: int,
+                    seed: int) -> tuple[Windows, np.ndarray]:
+    """The windows of the programs `names` and `count` of them drawn with `seed`, in row order
+    (the windows that calibrate, refit and the study's calibration work on)."""
+    win = Windows([ds.shard(n) for n in names], L, T, ds.design_columns(designs))
+    return win, np.sort(np.random.default_rng(seed).permutation(len(win))[:count])
+
+
 def feature_stats(shards: list[Shard], max_rows: int = 4_000_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std (float64) over the shards' rows (an even sample of at most
     max_rows); std is clamped to >= 1e-3 as the model definition requires."""

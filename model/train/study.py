@@ -57,9 +57,8 @@ def heldout(package_dir: str, dataset: str, split: str, device: str = "cpu",
     out = {"dataset": dataset, "split": split}
     if calibration:
         cds, csplit = calibration
-        win = data.Windows([cds.shard(n) for n in cds.names(csplit)], cfg.length, cfg.target,
-                           cds.design_columns(cfg.designs))
-        rows = np.sort(np.random.default_rng(1).permutation(len(win))[:max(1, calibration_targets // cfg.target)])
+        win, rows = data.sampled_windows(cds, cds.names(csplit), cfg.length, cfg.target, cfg.designs,
+                                         max(1, calibration_targets // cfg.target), seed=1)
         out["calibration"] = {"split": csplit, "windows": int(len(rows)),
                               "designs": calibrate.calibrate(net, cfg, win, rows, 128, device)}
     res = evaluate.evaluate_programs(net, cfg, ds, names, 128, device)

@@ -58,6 +58,10 @@ TEST(SynthFlowTest, TilesShareOneTileModule) {
   const auto one = logic_from_synthesis(one_run, tech);
   const auto two = logic_from_synthesis(two_run, tech);
   EXPECT_EQ(two.detail["tiles_in_netlist"], 2);
+  // The same modules below the tile, as many of each.
+  for (const auto& [name, m] : one.detail["modules_one_tile"].items())
+    EXPECT_EQ(two.detail["modules_one_tile"].at(name)["instances"], m["instances"]) << name;
+  EXPECT_EQ(two.detail["modules_one_tile"].size(), one.detail["modules_one_tile"].size());
   EXPECT_EQ(two.tile_flops(), one.tile_flops());
   EXPECT_NEAR(two.tile_ge(), one.tile_ge(), 1e-3 * one.tile_ge());
   EXPECT_EQ(two.detail["rtl_srams"]["one_tile_bytes"], one.detail["rtl_srams"]["one_tile_bytes"]);
