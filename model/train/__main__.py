@@ -186,6 +186,21 @@ def cmd_report(args):
     print(report.render(args.eval, args.int8))
 
 
+def cmd_sources(args):
+    from . import data, sources
+    ds = data.Dataset(args.dataset)
+    names = args.programs.split(",") if args.programs else ds.names(args.split)
+    preds = {}
+    for item in args.predictions or []:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise data.DatasetError(f"--predictions {item}: expected PROGRAM=FILE")
+        preds[name] = path
+    res = sources.dataset_sources(ds, names, args.design, args.long, preds)
+    print(json.dumps({"dataset": args.dataset, "design": args.design, "long": args.long, "programs": res},
+                     indent=1))
+
+
 def cmd_bench(args):
     from . import bench, config
     cfgs = [_overrides(config.load(v), args) for v in args.variants]
@@ -320,6 +335,18 @@ def main(argv=None):
     s.add_argument("eval", help="JSON written by eval --json (FP32)")
     s.add_argument("--int8", help="the same programs evaluated with the INT8 backend")
     s.set_defaults(fn=cmd_report)
+
+    s = sub.add_parser("sources", help="where programs' cycles come from: long-latency instructions and "
+                                       "cold data accesses (perfvec18 datasets; JSON)")
+    s.add_argument("--dataset", required=True, help="dataset folder (perfvec18 encoding)")
+    s.add_argument("--split", default="test", help="programs of this split (default test)")
+    s.add_argument("--programs", help="comma-separated programs instead of a split")
+    s.add_argument("--design", default="8w", help="design whose labels are read (default 8w)")
+    s.add_argument("--long", type=int, default=100, help="cycles from which an instruction is long (default 100)")
+    s.add_argument("--predictions", nargs="*", metavar="PROGRAM=FILE",
+                   help="neuroscalar predict --dump-latencies of the program's trace (all epochs, "
+                        "designs in the dataset's order)")
+    s.set_defaults(fn=cmd_sources)
 
     s = sub.add_parser("bench", help="training and inference throughput (windows/s, instructions/s)")
     s.add_argument("variants", nargs="*", default=["paper-uni", "paper-bi-tied", "bi-h128"])
