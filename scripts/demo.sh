@@ -10,7 +10,7 @@
 # NS_DEMO_MODEL picks another INT8 package.
 set -euo pipefail
 ns=${1:?usage: demo.sh NEUROSCALAR_BINARY}
-model=${NS_DEMO_MODEL:-data/models/paper-uni-l256-int8}
+model=${NS_DEMO_MODEL:-data/models/paper-bi-tied-l128-int8}
 designs=(8w 6w+ls rob lsq 4w+mem)
 out=build/demo
 mkdir -p "$out"
