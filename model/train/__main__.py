@@ -162,23 +162,44 @@ def cmd_refit(args):
     print(json.dumps({"package": args.out, "refit": rep}, indent=1))
 
 
+# what a finished run's card records about its data and machine (train.train), carried over by export
+RUN_RECORD = ("best_epoch", "seconds", "device", "world", "programs", "instructions", "predicted_instructions",
+              "validation_programs")
+VALIDATION_KEYS = ("mae", "exact", "within1", "within2", "rel5", "cpi_error")
+
+
 def cmd_export(args):
     """A run's weights (best.safetensors or checkpoint.safetensors) as a package, e.g. to ship or
     evaluate a run that is still going or was stopped before it exported."""
     from . import config, package, tensorfile
     cfg = _overrides(config.load(args.config), args)
     t, meta = tensorfile.load(args.weights)
-    if any(k.startswith("model.") for k in t):  # a checkpoint: model and Adam state
+    checkpoint = any(k.startswith("model.") for k in t)  # a checkpoint: model and Adam state
+    if checkpoint:
         t = {k[6:]: v for k, v in t.items() if k.startswith("model.")}
-    if "state" in meta:
-        st = json.loads(meta["state"])
+    st = json.loads(meta["state"]) if "state" in meta else {}
+    if st:
         cfg.training = {**cfg.training, "epochs_run": st.get("epoch"), "history": st.get("history", [])}
+    run_card = os.path.join(os.path.dirname(args.weights), "model.yaml")
+    if os.path.exists(run_card):  # the run finished: keep its record of what it was trained on
+        run = config.load(run_card)
+        cfg.training = {**cfg.training, **{k: run.training[k] for k in RUN_RECORD if k in run.training}}
+        hist = run.training.get("history") or []
+        if checkpoint and st.get("epoch") and hist:  # the last epoch, not the run's best
+            last = next((h for h in hist if h.get("epoch") == st["epoch"]), {})
+            cfg.training["exported_epoch"] = st["epoch"]
+            cfg.metrics = {"validation": {k: last[k] for k in VALIDATION_KEYS if k in last}}
+        else:  # best.safetensors: the run's own package weights
+            cfg.training["exported_epoch"] = run.training.get("best_epoch")
+            cfg.metrics = run.metrics
     expected = set(package.state_arrays(package.NeuroScalarNet(cfg)))
     if set(t) != expected:
         raise package.PackageError(f"{args.weights}: tensors {sorted(set(t) ^ expected)} do not match "
                                    f"the config {cfg.variant} (missing or extra)")
     package.write(args.out, cfg, t)
-    print(json.dumps({"package": args.out, "variant": cfg.variant, "window": [cfg.length, cfg.target]}))
+    print(json.dumps({"package": args.out, "variant": cfg.variant, "window": [cfg.length, cfg.target],
+                      "run_record": run_card if os.path.exists(run_card) else None,
+                      "exported_epoch": cfg.training.get("exported_epoch")}))
 
 
 def cmd_report(args):

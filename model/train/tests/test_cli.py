@@ -77,6 +77,22 @@ class CliTest(unittest.TestCase):
             self.assert_error(["export", "--config", "paper-uni", "--weights", os.path.join(src, "model.safetensors"),
                                "--out", os.path.join(t, "q")], "do not match the config paper-uni")
 
+    def test_export_of_a_checkpoint_keeps_the_run_record(self):
+        from model.train.tests.util import trained_tiny
+        with TempDir() as t:
+            trained_tiny(t, epochs=2)
+            r = os.path.join(t, "r")
+            out = json.loads(run("export", "--config", os.path.join(r, "model.yaml"), "--weights",
+                                 os.path.join(r, "checkpoint.safetensors"), "--out", os.path.join(t, "p")).stdout)
+            self.assertEqual(out["exported_epoch"], 2)
+            card, runc = config.load(os.path.join(t, "p", "model.yaml")), config.load(os.path.join(r, "model.yaml"))
+            for k in ("programs", "instructions", "predicted_instructions", "validation_programs", "best_epoch"):
+                self.assertEqual(card.training[k], runc.training[k], k)
+            self.assertEqual(card.training["exported_epoch"], 2)
+            last = runc.training["history"][-1]
+            self.assertEqual(card.metrics["validation"], {k: last[k] for k in ("mae", "exact", "within1", "within2",
+                                                                              "rel5", "cpi_error")})
+
     def test_synth_then_eval_json(self):
         with TempDir() as t:
             run("synth", "--out", os.path.join(t, "ds"), "--train", "1", "--validation", "1", "--test", "1",
