@@ -165,7 +165,6 @@ def cmd_refit(args):
 # what a finished run's card records about its data and machine (train.train), carried over by export
 RUN_RECORD = ("best_epoch", "seconds", "device", "world", "programs", "instructions", "predicted_instructions",
               "validation_programs")
-VALIDATION_KEYS = ("mae", "exact", "within1", "within2", "rel5", "cpi_error")
 
 
 def cmd_export(args):
@@ -188,7 +187,7 @@ def cmd_export(args):
         if checkpoint and st.get("epoch") and hist:  # the last epoch, not the run's best
             last = next((h for h in hist if h.get("epoch") == st["epoch"]), {})
             cfg.training["exported_epoch"] = st["epoch"]
-            cfg.metrics = {"validation": {k: last[k] for k in VALIDATION_KEYS if k in last}}
+            cfg.metrics = {"validation": {k: last[k] for k in run.metrics.get("validation", {}) if k in last}}
         else:  # best.safetensors: the run's own package weights
             cfg.training["exported_epoch"] = run.training.get("best_epoch")
             cfg.metrics = run.metrics
