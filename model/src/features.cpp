@@ -1,5 +1,6 @@
 #include "ns/model/features.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <stdexcept>
@@ -135,22 +136,29 @@ struct FeatureEncoder::Impl {
   std::string encoding;
   std::vector<std::string> names;
   std::vector<FeatureKind> kinds;
-  bool execution = false;  // perfvec18
+  bool execution = false;    // perfvec18, perfvec18-trace
+  bool spans_trace = false;  // perfvec18-trace
   ExecutionState state;
+  // Where encode_epoch() left the state: after epoch `next_epoch - 1` of trace `at_trace`
+  // (empty when anything else has touched it since).
+  std::string at_trace;
+  size_t next_epoch = 0;
 };
 
 FeatureEncoder::FeatureEncoder(std::string_view encoding) : impl_(std::make_unique<Impl>()) {
-  if (encoding != "paper13" && encoding != "perfvec18")
+  const auto known = known_encodings();
+  if (std::find(known.begin(), known.end(), encoding) == known.end())
     throw std::invalid_argument("unknown feature encoding '" + std::string(encoding) +
-                                "' (known: paper13, perfvec18)");
+                                "' (known: paper13, perfvec18, perfvec18-trace)");
   impl_->encoding = encoding;
   impl_->names = {"pc_hi",    "pc_mid",   "pc_lo",    "opclass", "mem_hi",
                   "mem_mid",  "mem_lo",   "src1_cls", "src1_idx", "src2_cls",
                   "src2_idx", "dst_cls",  "dst_idx"};
   constexpr auto C = FeatureKind::Continuous, K = FeatureKind::Categorical;
   impl_->kinds = {C, C, C, K, C, C, C, K, K, K, K, K, K};
-  if (encoding == "perfvec18") {
+  if (encoding == "perfvec18" || encoding == "perfvec18-trace") {
     impl_->execution = true;
+    impl_->spans_trace = encoding == "perfvec18-trace";
     impl_->names.insert(impl_->names.end(),
                         {"branch_taken", "data_reuse", "inst_reuse", "local_entropy", "global_entropy"});
     impl_->kinds.insert(impl_->kinds.end(), {K, C, C, C, C});
@@ -166,10 +174,13 @@ const std::string& FeatureEncoder::encoding() const { return impl_->encoding; }
 int FeatureEncoder::feature_count() const { return static_cast<int>(impl_->names.size()); }
 const std::vector<std::string>& FeatureEncoder::feature_names() const { return impl_->names; }
 const std::vector<FeatureKind>& FeatureEncoder::feature_kinds() const { return impl_->kinds; }
+bool FeatureEncoder::spans_trace() const { return impl_->spans_trace; }
 void FeatureEncoder::reset() {
+  impl_->at_trace.clear();
   if (impl_->execution) impl_->state.clear();
 }
 void FeatureEncoder::warm(std::span<const trace::Record> records) {
+  impl_->at_trace.clear();
   if (impl_->execution)
     for (const auto& r : records) impl_->state.step(r, nullptr);
 }
@@ -180,23 +191,34 @@ void FeatureEncoder::encode(std::span<const trace::Record> records, std::span<in
     throw std::invalid_argument("FeatureEncoder::encode: output holds " +
                                 std::to_string(out.size()) + " values, need " +
                                 std::to_string(records.size() * f));
+  impl_->at_trace.clear();
   for (size_t i = 0; i < records.size(); ++i) {
     encode_paper13(records[i], out.subspan(i * f).first<kPaper13Features>());
     if (impl_->execution) impl_->state.step(records[i], out.data() + i * f + kPaper13Features);
   }
 }
 
-std::vector<std::string> FeatureEncoder::known_encodings() { return {"paper13", "perfvec18"}; }
+std::vector<std::string> FeatureEncoder::known_encodings() {
+  return {"paper13", "perfvec18", "perfvec18-trace"};
+}
 
 std::vector<int32_t> encode_epoch(FeatureEncoder& encoder, const trace::Reader& reader, size_t k) {
+  const std::string trace = reader.path().string();
+  const bool resume = encoder.spans_trace() && encoder.impl_->at_trace == trace && encoder.impl_->next_epoch == k;
+  if (!resume) {
+    encoder.reset();
+    if (encoder.spans_trace())
+      for (size_t j = 0; j < k; ++j) encoder.warm(reader.read_epoch(j, true));
+  }
   const auto records = reader.read_epoch(k, true);
   size_t warm = 0;
   while (warm < records.size() && records[warm].is_warmup()) ++warm;
   const std::span<const trace::Record> all(records);
-  encoder.reset();
   encoder.warm(all.first(warm));
   std::vector<int32_t> out((records.size() - warm) * static_cast<size_t>(encoder.feature_count()));
   encoder.encode(all.subspan(warm), out);
+  encoder.impl_->at_trace = trace;
+  encoder.impl_->next_epoch = k + 1;
   return out;
 }
 

@@ -135,5 +135,22 @@ TEST(FeaturesTest, PerfVec18StateFollowsResetAndWarmUp) {
   enc.reset();
   enc.encode(many, g);
   EXPECT_EQ(g[5000 * 18 + 14], 13);
-  EXPECT_EQ(model::FeatureEncoder::known_encodings(), (std::vector<std::string>{"paper13", "perfvec18"}));
+  EXPECT_EQ(model::FeatureEncoder::known_encodings(),
+            (std::vector<std::string>{"paper13", "perfvec18", "perfvec18-trace"}));
+}
+
+TEST(FeaturesTest, PerfVec18TraceHasTheSameFeaturesWithTraceWideState) {
+  model::FeatureEncoder per_epoch("perfvec18"), trace_wide("perfvec18-trace");
+  EXPECT_FALSE(per_epoch.spans_trace());
+  EXPECT_TRUE(trace_wide.spans_trace());
+  EXPECT_FALSE(model::FeatureEncoder("paper13").spans_trace());
+  EXPECT_EQ(trace_wide.feature_names(), per_epoch.feature_names());
+  EXPECT_EQ(trace_wide.feature_kinds(), per_epoch.feature_kinds());
+  // Both compute the same features from the same state; what differs is only when their users
+  // reset it (encode_epoch, `label --shard`): their end-to-end agreement is in test_uarch_cli.
+  const std::vector<trace::Record> rs = {rec(0x400000, 0x1000), rec(0x400004, 0x2000), rec(0x400008, 0x1000)};
+  std::vector<int32_t> a(rs.size() * 18), b(rs.size() * 18);
+  per_epoch.encode(rs, a);
+  trace_wide.encode(rs, b);
+  EXPECT_EQ(a, b);
 }

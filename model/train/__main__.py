@@ -357,8 +357,8 @@ def main(argv=None):
     s.set_defaults(fn=cmd_report)
 
     s = sub.add_parser("sources", help="where programs' cycles come from: long-latency instructions and "
-                                       "cold data accesses (perfvec18 datasets; JSON)")
-    s.add_argument("--dataset", required=True, help="dataset folder (perfvec18 encoding)")
+                                       "cold data accesses (perfvec18 and perfvec18-trace datasets; JSON)")
+    s.add_argument("--dataset", required=True, help="dataset folder (perfvec18 or perfvec18-trace encoding)")
     s.add_argument("--split", default="test", help="programs of this split (default test)")
     s.add_argument("--programs", help="comma-separated programs instead of a split")
     s.add_argument("--design", default="8w", help="design whose labels are read (default 8w)")

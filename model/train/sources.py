@@ -1,12 +1,13 @@
 """Where a program's cycles come from, and which of them a model can see coming.
 
-For each program of a perfvec18 dataset: the share of its cycles spent in long-latency
-instructions (DRAM-class, >= `long` cycles), how many of those are cold data accesses (the
-encoder's data_reuse = kColdReuse: the line was not touched earlier in the epoch or its warm-up),
-and how often a cold access is long. The reference core keeps its caches from one epoch to the
-next while the encoder starts each epoch afresh, so whether a cold access is an LLC hit or a DRAM
-miss is the part of a memory-bound program's CPI that the features do not carry
-(docs/results/model.md, "Where the CPI error comes from"). With predictions
+For each program of a perfvec18 or perfvec18-trace dataset: the share of its cycles spent in
+long-latency instructions (DRAM-class, >= `long` cycles), how many of those are cold data
+accesses (the encoder's data_reuse = kColdReuse: the line was not touched earlier in the epoch
+and its warm-up, or with perfvec18-trace earlier in the trace), and how often a cold access is
+long. The reference core keeps its caches from one epoch to the next; perfvec18 starts each
+epoch afresh, so there whether a cold access is an LLC hit or a DRAM miss is the part of a
+memory-bound program's CPI that the features do not carry (docs/results/model.md, "Where the
+CPI error comes from"). With predictions
 (`neuroscalar predict --dump-latencies` of the program's trace, all epochs) it also splits the
 predicted and true cycles between cold accesses and the rest.
 """
@@ -56,7 +57,7 @@ def dataset_sources(ds: Dataset, names: list[str], design: str, long: int = 100,
     """{program: program_sources} for a design; predictions maps a program to its
     --dump-latencies file (instruction-major, the dataset's designs in `designs` order)."""
     if "data_reuse" not in ds.feature_names:
-        raise DatasetError(f"{ds.root}: encoding {ds.encoding} has no data_reuse feature (perfvec18 has)")
+        raise DatasetError(f"{ds.root}: encoding {ds.encoding} has no data_reuse feature (perfvec18 and perfvec18-trace have)")
     col = ds.design_columns([design])[0]
     fcol = ds.feature_names.index("data_reuse")
     res = {}

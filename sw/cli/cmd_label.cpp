@@ -67,8 +67,10 @@ class ShardWriter {
   }
   const model::FeatureEncoder& encoder() const { return encoder_; }
 
+  // Epochs arrive in trace order from the first (Labeler::run), which is what lets an encoder
+  // whose state spans the trace carry it from one epoch to the next.
   void add(const uarch::EpochLabels& e) {
-    encoder_.reset();
+    if (!encoder_.spans_trace() || offsets_.size() == 1) encoder_.reset();
     encoder_.warm(e.records.first(e.warmup));
     buffer_.resize(e.rows * static_cast<size_t>(encoder_.feature_count()));
     encoder_.encode(e.records.subspan(e.warmup), buffer_);

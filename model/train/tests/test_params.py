@@ -63,6 +63,9 @@ class ParameterCountTest(unittest.TestCase):
         self.assertEqual(config.parse(cfg.card(), "card").feature_names, cfg.feature_names)
         with self.assertRaisesRegex(config.ConfigError, "unknown feature encoding 'perfvec99'"):
             cfg.set_encoding("perfvec99")
+        cfg.set_encoding("perfvec18-trace")  # the same inputs; only the encoder's history differs
+        self.assertEqual(cfg.feature_names, config.PERFVEC18)
+        self.assertEqual(config.parse(cfg.card(), "card").encoding, "perfvec18-trace")
 
 
 if __name__ == "__main__":

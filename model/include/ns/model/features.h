@@ -35,6 +35,12 @@ inline constexpr int kPaper13Features = 13;
 //                   p = (taken + 1) / (executions + 2) over this branch's earlier executions; else 0
 //   global_entropy  the same over earlier executions of this branch with the same outcomes of the
 //                   last 8 conditional branches (the global history); else 0
+//
+// perfvec18-trace: the same eighteen features, but their state spans every sampled epoch of a
+// trace in order (reset() once at the trace's start), as the reference core's caches and
+// predictors do (docs/uarch.md, "Epochs, warm-up and state"). With per-epoch state a line the
+// core still holds from an earlier epoch reads as a first access, so data_reuse cannot tell a
+// cache hit from a miss to DRAM; with trace-wide state features and labels see one history.
 inline constexpr int kPerfVec18Features = 18;
 inline constexpr int kColdReuse = 40;
 
@@ -55,7 +61,11 @@ class FeatureEncoder {
   const std::vector<std::string>& feature_names() const;
   const std::vector<FeatureKind>& feature_kinds() const;
 
-  // Forget history (stateful encodings); call at the start of every epoch.
+  // Whether the state spans a trace's epochs (perfvec18-trace) rather than one epoch.
+  bool spans_trace() const;
+
+  // Forget history (stateful encodings); call at the start of every epoch, or of every trace
+  // when spans_trace().
   void reset();
   // Let warm-up records update history without producing features.
   void warm(std::span<const trace::Record> records);
@@ -65,12 +75,16 @@ class FeatureEncoder {
   static std::vector<std::string> known_encodings();
 
  private:
+  friend std::vector<int32_t> encode_epoch(FeatureEncoder&, const trace::Reader&, size_t);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 // Epoch k of a trace as raw features (records x F): reset(), warm() on the epoch's warm-up
-// records, encode() the others. Throws trace::TraceError on a corrupt epoch.
+// records, encode() the others. When the encoder spans_trace(), every record of epochs 0..k-1
+// is warmed first, unless the encoder's last encode_epoch() was epoch k-1 of the same trace
+// (so encoding a trace's epochs in order costs one pass). Throws trace::TraceError on a corrupt
+// epoch.
 std::vector<int32_t> encode_epoch(FeatureEncoder& encoder, const trace::Reader& reader, size_t k);
 
 // The paper13 features of one record (stateless).
