@@ -10,7 +10,7 @@
 # quantize.json and the compile reports. Environment:
 #   NS_MAX_ERROR      calibration: aggregate cycle error allowed (default 0.02; "none": no calibration)
 #   NS_CAL_WINDOWS    calibration: validation windows searched (default 4096)
-#   NS_CAL_ARGS       further calibrate options (e.g. "--max-long-shift 1.0 --max-logit-shift 3.0")
+#   NS_CAL_ARGS       further calibrate options (e.g. "--per-regime --max-long-shift 1.0 --max-logit-shift 3.0")
 #   NS_EVAL_EPOCHS    first K epochs of each test program (default 0: all)
 #   NS_WIDE           space-separated features given 2 device bytes by the quantiser (default none)
 #   NS_CALIB_WINDOWS  quantiser calibration windows (default 256)

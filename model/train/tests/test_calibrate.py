@@ -41,6 +41,24 @@ class CalibrateTest(unittest.TestCase):
         self.assertEqual(dc0, 0.0)
         self.assertGreater(fig0["cycle_error_after"], 0.4)  # regressor shifts alone cannot fix it
 
+    def test_per_regime_keeps_the_short_shift_from_paying_for_the_long_regime(self):
+        # 98% take 1 cycle and are predicted right (with noise); 2% take 100 and the classifier
+        # knows, but the long regressor says 50 and the long grid cannot reach 100
+        rng = np.random.default_rng(2)
+        long = rng.random(20000) < 0.02
+        true = np.where(long, 100, 1)
+        margin = np.where(long, 5.0, -5.0)
+        s = np.log1p(1.0) + rng.normal(0, 0.15, 20000)
+        l = np.full(20000, np.log1p(50.0))
+        ds, dl, dc, fig = calibrate.search(margin, s, l, true, clip=1000)
+        self.assertGreater(ds, 0.1)  # 1-cycle instructions rounded up to 2 to make up the sum
+        self.assertLess(fig["exact_after"], 0.7)
+        ds, dl, dc, fig = calibrate.search(margin, s, l, true, clip=1000, per_regime=10)
+        self.assertLess(abs(ds), 0.1)
+        self.assertEqual(dl, 0.5)  # as far as the grid goes
+        self.assertGreater(fig["exact_after"], 0.88)  # 0.884 before: none lost
+        self.assertGreater(fig["cycle_error_after"], 0.1)  # the long regime's error is reported
+
     def test_calibrate_shifts_only_regressor_biases(self):
         with TempDir() as t:
             d, cfg, net, before = trained_tiny(t, epochs=2)
