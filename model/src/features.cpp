@@ -147,9 +147,11 @@ struct FeatureEncoder::Impl {
 
 FeatureEncoder::FeatureEncoder(std::string_view encoding) : impl_(std::make_unique<Impl>()) {
   const auto known = known_encodings();
-  if (std::find(known.begin(), known.end(), encoding) == known.end())
-    throw std::invalid_argument("unknown feature encoding '" + std::string(encoding) +
-                                "' (known: paper13, perfvec18, perfvec18-trace)");
+  if (std::find(known.begin(), known.end(), encoding) == known.end()) {
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw std::invalid_argument("unknown feature encoding '" + std::string(encoding) + "' (known: " + list + ")");
+  }
   impl_->encoding = encoding;
   impl_->names = {"pc_hi",    "pc_mid",   "pc_lo",    "opclass", "mem_hi",
                   "mem_mid",  "mem_lo",   "src1_cls", "src1_idx", "src2_cls",
