@@ -150,7 +150,8 @@ FeatureEncoder::FeatureEncoder(std::string_view encoding) : impl_(std::make_uniq
   if (std::find(known.begin(), known.end(), encoding) == known.end()) {
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw std::invalid_argument("unknown feature encoding '" + std::string(encoding) + "' (known: " + list + ")");
+    throw std::invalid_argument("unknown feature encoding '" + std::string(encoding) +
+                                "' (known: " + list + ")");
   }
   impl_->encoding = encoding;
   impl_->names = {"pc_hi",    "pc_mid",   "pc_lo",    "opclass", "mem_hi",
@@ -206,7 +207,8 @@ std::vector<std::string> FeatureEncoder::known_encodings() {
 
 std::vector<int32_t> encode_epoch(FeatureEncoder& encoder, const trace::Reader& reader, size_t k) {
   const std::string trace = reader.path().string();
-  const bool resume = encoder.spans_trace() && encoder.impl_->at_trace == trace && encoder.impl_->next_epoch == k;
+  const bool resume = encoder.spans_trace() && encoder.impl_->at_trace == trace &&
+                      encoder.impl_->next_epoch == k;
   if (!resume) {
     encoder.reset();
     if (encoder.spans_trace())

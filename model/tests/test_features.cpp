@@ -46,7 +46,8 @@ TEST(FeaturesTest, EncoderRejectsUnknownEncodingAndWrongOutputSize) {
     model::FeatureEncoder("nope");
     ADD_FAILURE() << "no exception";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "unknown feature encoding 'nope' (known: paper13, perfvec18, perfvec18-trace)");
+    EXPECT_STREQ(e.what(),
+                 "unknown feature encoding 'nope' (known: paper13, perfvec18, perfvec18-trace)");
   }
   model::FeatureEncoder enc("paper13");
   EXPECT_EQ(enc.feature_count(), 13);
@@ -153,7 +154,8 @@ TEST(FeaturesTest, PerfVec18TraceHasTheSameFeaturesWithTraceWideState) {
   EXPECT_EQ(trace_wide.feature_kinds(), per_epoch.feature_kinds());
   // Both compute the same features from the same state; what differs is only when their users
   // reset it (encode_epoch, `label --shard`): their end-to-end agreement is in test_uarch_cli.
-  const std::vector<trace::Record> rs = {rec(0x400000, 0x1000), rec(0x400004, 0x2000), rec(0x400008, 0x1000)};
+  const std::vector<trace::Record> rs = {rec(0x400000, 0x1000), rec(0x400004, 0x2000),
+                                         rec(0x400008, 0x1000)};
   std::vector<int32_t> a(rs.size() * 18), b(rs.size() * 18);
   per_epoch.encode(rs, a);
   trace_wide.encode(rs, b);
