@@ -13,8 +13,8 @@ accuracy wins (ties: the smallest shifts), so max_error trades CPI accuracy agai
 per-instruction exactness. With `per_regime`, the aggregate error is the larger of two: that of
 the instructions whose true latency is short (< the regime threshold) and that of the long
 ones. Otherwise the short shift may pay for the long regime's error on the validation
-programs, which is wrong on a program with few long instructions. The network stays the network of docs/model.md; only three biases
-per design change."""
+programs, which is wrong on a program with few long instructions. The network stays the network
+of docs/model.md; only three biases per design change."""
 from __future__ import annotations
 
 import numpy as np
@@ -94,7 +94,8 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
     i = ok[np.lexsort((cost[ok], -exact[ok]))[0]]  # most exact, then the smallest shifts
     if before is None:  # 0 is not in the classifier grid: score the unshifted heads
         p = np.where(margin > 0, _cycles(l, clip), _cycles(s, clip))
-        before = (max(abs(float(p @ g) - t) / t for g, t in zip(groups, totals)), float((p == tc).sum()))
+        err0 = max(abs(float(p @ g) - t) / t for g, t in zip(groups, totals))
+        before = (err0, float((p == tc).sum()))
     ds, dl, dc = (float(v) + 0.0 for v in shifts[i])
     return ds, dl, dc, {"cycle_error_before": before[0], "exact_before": before[1] / n,
                         "cycle_error_after": float(err[i]), "exact_after": float(exact[i]) / n}

@@ -57,7 +57,8 @@ def dataset_sources(ds: Dataset, names: list[str], design: str, long: int = 100,
     """{program: program_sources} for a design; predictions maps a program to its
     --dump-latencies file (instruction-major, the dataset's designs in `designs` order)."""
     if "data_reuse" not in ds.feature_names:
-        raise DatasetError(f"{ds.root}: encoding {ds.encoding} has no data_reuse feature (perfvec18 and perfvec18-trace have)")
+        raise DatasetError(f"{ds.root}: encoding {ds.encoding} has no data_reuse feature "
+                           "(perfvec18 and perfvec18-trace have)")
     col = ds.design_columns([design])[0]
     fcol = ds.feature_names.index("data_reuse")
     res = {}
