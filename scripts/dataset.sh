@@ -11,8 +11,8 @@
 #   NS_DATASET_SPLITS   YAML map program -> train|validation|test (default: the dataset_split
 #                       pins of configs/workloads.yaml; unpinned programs are split by name hash)
 #   NS_JOBS             programs labelled in parallel (default: the number of cores)
-#   NS_ENCODING         feature encoding of the shards: paper13 (default), perfvec18 or
-#                       perfvec18-trace
+#   NS_ENCODING         feature encoding of the shards: paper13 (default), perfvec18,
+#                       perfvec18-trace or perfvec12-trace
 set -euo pipefail
 ns=${1:?usage: dataset.sh NEUROSCALAR_BINARY}
 trace_dir=${NS_TRACE_DIR:-build/traces}

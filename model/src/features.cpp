@@ -136,8 +136,9 @@ struct FeatureEncoder::Impl {
   std::string encoding;
   std::vector<std::string> names;
   std::vector<FeatureKind> kinds;
-  bool execution = false;    // perfvec18, perfvec18-trace
-  bool spans_trace = false;  // perfvec18-trace
+  bool execution = false;    // perfvec18, perfvec18-trace, perfvec12-trace
+  bool spans_trace = false;  // perfvec18-trace, perfvec12-trace
+  bool addresses = true;     // the six PC and address parts (all but perfvec12-trace)
   ExecutionState state;
   // Where encode_epoch() left the state: after epoch `next_epoch - 1` of trace `at_trace`
   // (empty when anything else has touched it since).
@@ -159,9 +160,16 @@ FeatureEncoder::FeatureEncoder(std::string_view encoding) : impl_(std::make_uniq
                   "src2_idx", "dst_cls",  "dst_idx"};
   constexpr auto C = FeatureKind::Continuous, K = FeatureKind::Categorical;
   impl_->kinds = {C, C, C, K, C, C, C, K, K, K, K, K, K};
-  if (encoding == "perfvec18" || encoding == "perfvec18-trace") {
+  if (encoding == "perfvec12-trace") {
+    impl_->addresses = false;
+    for (auto i = kAddressParts.rbegin(); i != kAddressParts.rend(); ++i) {  // back to front
+      impl_->names.erase(impl_->names.begin() + static_cast<std::ptrdiff_t>(*i));
+      impl_->kinds.erase(impl_->kinds.begin() + static_cast<std::ptrdiff_t>(*i));
+    }
+  }
+  if (encoding != "paper13") {
     impl_->execution = true;
-    impl_->spans_trace = encoding == "perfvec18-trace";
+    impl_->spans_trace = encoding != "perfvec18";
     impl_->names.insert(impl_->names.end(),
                         {"branch_taken", "data_reuse", "inst_reuse", "local_entropy", "global_entropy"});
     impl_->kinds.insert(impl_->kinds.end(), {K, C, C, C, C});
@@ -195,14 +203,24 @@ void FeatureEncoder::encode(std::span<const trace::Record> records, std::span<in
                                 std::to_string(out.size()) + " values, need " +
                                 std::to_string(records.size() * f));
   impl_->at_trace.clear();
+  const size_t stat = impl_->addresses ? kPaper13Features : kPaper13Features - kAddressParts.size();
+  std::array<int32_t, kPaper13Features> p13{};
   for (size_t i = 0; i < records.size(); ++i) {
-    encode_paper13(records[i], out.subspan(i * f).first<kPaper13Features>());
-    if (impl_->execution) impl_->state.step(records[i], out.data() + i * f + kPaper13Features);
+    int32_t* row = out.data() + i * f;
+    if (impl_->addresses) {
+      encode_paper13(records[i], std::span<int32_t, kPaper13Features>(row, kPaper13Features));
+    } else {
+      encode_paper13(records[i], p13);
+      for (size_t j = 0, k = 0; j < p13.size(); ++j)
+        if (std::find(kAddressParts.begin(), kAddressParts.end(), j) == kAddressParts.end())
+          row[k++] = p13[j];
+    }
+    if (impl_->execution) impl_->state.step(records[i], row + stat);
   }
 }
 
 std::vector<std::string> FeatureEncoder::known_encodings() {
-  return {"paper13", "perfvec18", "perfvec18-trace"};
+  return {"paper13", "perfvec18", "perfvec18-trace", "perfvec12-trace"};
 }
 
 std::vector<int32_t> encode_epoch(FeatureEncoder& encoder, const trace::Reader& reader, size_t k) {

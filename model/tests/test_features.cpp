@@ -47,7 +47,8 @@ TEST(FeaturesTest, EncoderRejectsUnknownEncodingAndWrongOutputSize) {
     ADD_FAILURE() << "no exception";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(),
-                 "unknown feature encoding 'nope' (known: paper13, perfvec18, perfvec18-trace)");
+                 "unknown feature encoding 'nope' (known: paper13, perfvec18, perfvec18-trace, "
+                 "perfvec12-trace)");
   }
   model::FeatureEncoder enc("paper13");
   EXPECT_EQ(enc.feature_count(), 13);
@@ -142,7 +143,8 @@ TEST(FeaturesTest, PerfVec18StateFollowsResetAndWarmUp) {
   enc.encode(many, g);
   EXPECT_EQ(g[5000 * 18 + 14], 13);
   EXPECT_EQ(model::FeatureEncoder::known_encodings(),
-            (std::vector<std::string>{"paper13", "perfvec18", "perfvec18-trace"}));
+            (std::vector<std::string>{"paper13", "perfvec18", "perfvec18-trace",
+                                      "perfvec12-trace"}));
 }
 
 TEST(FeaturesTest, PerfVec18TraceHasTheSameFeaturesWithTraceWideState) {
@@ -160,4 +162,27 @@ TEST(FeaturesTest, PerfVec18TraceHasTheSameFeaturesWithTraceWideState) {
   per_epoch.encode(rs, a);
   trace_wide.encode(rs, b);
   EXPECT_EQ(a, b);
+}
+
+TEST(FeaturesTest, PerfVec12TraceIsPerfVec18TraceWithoutTheAddressParts) {
+  model::FeatureEncoder full("perfvec18-trace"), lean("perfvec12-trace");
+  EXPECT_TRUE(lean.spans_trace());
+  ASSERT_EQ(lean.feature_count(), 12);
+  EXPECT_EQ(lean.feature_names(),
+            (std::vector<std::string>{"opclass", "src1_cls", "src1_idx", "src2_cls", "src2_idx",
+                                      "dst_cls", "dst_idx", "branch_taken", "data_reuse",
+                                      "inst_reuse", "local_entropy", "global_entropy"}));
+  const std::vector<trace::Record> rs = {rec(0x400000, 0x1000), rec(0x400004, 0x2000),
+                                         rec(0x400008, 0x1000)};
+  std::vector<int32_t> a(rs.size() * 18), b(rs.size() * 12);
+  full.encode(rs, a);
+  lean.encode(rs, b);
+  for (size_t i = 0; i < rs.size(); ++i) {
+    std::vector<int32_t> kept;
+    for (size_t j = 0; j < 18; ++j)
+      if (j > 6 || j == 3) kept.push_back(a[i * 18 + j]);  // not pc_* (0-2) or mem_* (4-6)
+    EXPECT_EQ(kept, std::vector<int32_t>(b.begin() + i * 12, b.begin() + (i + 1) * 12)) << i;
+    EXPECT_EQ(lean.feature_kinds()[0], full.feature_kinds()[3]);
+  }
+  EXPECT_EQ(b[2 * 12 + 8], 2);  // data_reuse of the third record: one other line since
 }

@@ -15,8 +15,11 @@ PAPER13 = ["pc_hi", "pc_mid", "pc_lo", "opclass", "mem_hi", "mem_mid", "mem_lo",
            "src1_cls", "src1_idx", "src2_cls", "src2_idx", "dst_cls", "dst_idx"]
 # perfvec18: paper13 plus five execution features (model/include/ns/model/features.h)
 PERFVEC18 = PAPER13 + ["branch_taken", "data_reuse", "inst_reuse", "local_entropy", "global_entropy"]
-# perfvec18-trace: the same features with their state spanning a trace's epochs (features.h)
-ENCODINGS = {"paper13": PAPER13, "perfvec18": PERFVEC18, "perfvec18-trace": PERFVEC18}
+# perfvec18-trace: the same features with their state spanning a trace's epochs (features.h);
+# perfvec12-trace: perfvec18-trace without the PC and address parts
+PERFVEC12 = [f for f in PERFVEC18 if not f.startswith(("pc_", "mem_"))]
+ENCODINGS = {"paper13": PAPER13, "perfvec18": PERFVEC18, "perfvec18-trace": PERFVEC18,
+             "perfvec12-trace": PERFVEC12}
 TOP_KEYS = {"format", "variant", "description", "architecture", "encoding", "window", "targets",
             "designs", "training", "metrics", "quantization"}
 ARCH_KEYS = {"type", "input_proj", "hidden", "layers", "directions", "tied", "head_hidden"}

@@ -212,33 +212,44 @@ TEST_F(UarchLabelCliTest, ShardsAndManifestFollowTheDatasetLayout) {
 
 // A shard's features are what encode_epoch gives for each epoch, whether the encoder visits the
 // epochs in order or jumps to one (which replays the earlier epochs when its state spans the
-// trace); perfvec18-trace carries the state across epochs where perfvec18 resets it.
+// trace); perfvec18-trace carries the state across epochs where perfvec18 resets it, and
+// perfvec12-trace is perfvec18-trace without the address parts.
 TEST_F(UarchLabelCliTest, ShardFeaturesAreTheEncoderOfEachEpoch) {
   std::map<std::string, std::vector<int32_t>> shards;
-  for (const std::string enc : {"perfvec18", "perfvec18-trace"}) {
+  for (const std::string enc : {"perfvec18", "perfvec18-trace", "perfvec12-trace"}) {
     const fs::path shard = dir_ / enc;
     const Result r = run_cli("label -q " + cpu("8w") + " --encoding " + enc + " --shard " +
                              shard.string() + " " + trace_.string());
     ASSERT_EQ(r.status, 0) << r.out;
-    std::vector<int32_t> f(30000 * 18);
+    const size_t per_epoch =
+        10000 * static_cast<size_t>(model::FeatureEncoder(enc).feature_count());
+    std::vector<int32_t> f(3 * per_epoch);
     ASSERT_EQ(fs::file_size(shard / "features.i32"), f.size() * 4);
     std::ifstream(shard / "features.i32", std::ios::binary)
-        .read(reinterpret_cast<char*>(f.data()), f.size() * 4);
+        .read(reinterpret_cast<char*>(f.data()), static_cast<std::streamsize>(f.size() * 4));
     const trace::Reader reader(trace_);
     model::FeatureEncoder in_order(enc);
+    const auto epoch = [&](size_t k) {
+      return std::vector<int32_t>(f.begin() + k * per_epoch, f.begin() + (k + 1) * per_epoch);
+    };
     for (size_t k = 0; k < 3; ++k) {
-      const std::vector<int32_t> expect(f.begin() + k * 180000, f.begin() + (k + 1) * 180000);
-      EXPECT_EQ(model::encode_epoch(in_order, reader, k), expect) << enc << " epoch " << k;
+      EXPECT_EQ(model::encode_epoch(in_order, reader, k), epoch(k)) << enc << " epoch " << k;
       model::FeatureEncoder jump(enc);
-      EXPECT_EQ(model::encode_epoch(jump, reader, k), expect) << enc << " epoch " << k << " alone";
+      EXPECT_EQ(model::encode_epoch(jump, reader, k), epoch(k))
+          << enc << " epoch " << k << " alone";
     }
     model::FeatureEncoder back(enc);  // going back to an earlier epoch replays from the start
     model::encode_epoch(back, reader, 2);
-    EXPECT_EQ(model::encode_epoch(back, reader, 1),
-              std::vector<int32_t>(f.begin() + 180000, f.begin() + 360000))
-        << enc;
+    EXPECT_EQ(model::encode_epoch(back, reader, 1), epoch(1)) << enc;
     shards[enc] = std::move(f);
   }
+  const auto& lean = shards["perfvec12-trace"];
+  for (size_t i = 0; i < 30000; ++i)  // the lean rows are the full rows less columns 0-2 and 4-6
+    for (size_t j = 0, k = 0; j < 18; ++j) {
+      if (j == 3 || j > 6) {
+        ASSERT_EQ(lean[i * 12 + k++], shards["perfvec18-trace"][i * 18 + j]) << i;
+      }
+    }
   // Epoch 0 starts from nothing either way; later ones see earlier ones only with perfvec18-trace.
   const auto& a = shards["perfvec18"];
   const auto& b = shards["perfvec18-trace"];

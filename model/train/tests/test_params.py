@@ -66,6 +66,11 @@ class ParameterCountTest(unittest.TestCase):
         cfg.set_encoding("perfvec18-trace")  # the same inputs; only the encoder's history differs
         self.assertEqual(cfg.feature_names, config.PERFVEC18)
         self.assertEqual(config.parse(cfg.card(), "card").encoding, "perfvec18-trace")
+        cfg.set_encoding("perfvec12-trace")  # without the six PC and address parts
+        self.assertEqual(cfg.feature_names, ["opclass", "src1_cls", "src1_idx", "src2_cls",
+                                             "src2_idx", "dst_cls", "dst_idx"]
+                         + config.PERFVEC18[13:])
+        self.assertEqual(cfg.parameter_count(), 1_073_348 - 1 * 256)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 // ruins accuracy). Features are raw integers; normalisation belongs to the model package.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -41,7 +42,14 @@ inline constexpr int kPaper13Features = 13;
 // predictors do (docs/uarch.md, "Epochs, warm-up and state"). With per-epoch state a line the
 // core still holds from an earlier epoch reads as a first access, so data_reuse cannot tell a
 // cache hit from a miss to DRAM; with trace-wide state features and labels see one history.
+//
+// perfvec12-trace: perfvec18-trace without the six PC and address parts (pc_* and mem_*), in the
+// same order otherwise: what the instruction does and the execution features, not where it is.
+// Raw addresses name a program's code and data, which a model can learn by heart for its training
+// programs and cannot carry over to others; the reuse features keep what the addresses say about
+// the caches.
 inline constexpr int kPerfVec18Features = 18;
+inline constexpr std::array<size_t, 6> kAddressParts = {0, 1, 2, 4, 5, 6};  // in paper13's order
 inline constexpr int kColdReuse = 40;
 
 // Continuous features (address parts) are scaled by the INT8 quantiser; categorical ones (opcode
@@ -61,7 +69,7 @@ class FeatureEncoder {
   const std::vector<std::string>& feature_names() const;
   const std::vector<FeatureKind>& feature_kinds() const;
 
-  // Whether the state spans a trace's epochs (perfvec18-trace) rather than one epoch.
+  // Whether the state spans a trace's epochs (the -trace encodings) rather than one epoch.
   bool spans_trace() const;
 
   // Forget history (stateful encodings); call at the start of every epoch, or of every trace
