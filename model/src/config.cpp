@@ -1,5 +1,7 @@
 #include "ns/model/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -64,6 +66,29 @@ class Reader {
       fail(where, "must be an integer, not '" + scalar_text(n) + "'");
     if (v < lo || v > hi) fail(where, fmt::format("{} is out of range [{}, {}]", v, lo, hi));
     return static_cast<int>(v);
+  }
+
+  YAML::Node sequence(const YAML::Node& parent, const std::string& key,
+                      const std::string& where) const {
+    const auto n = parent[key];
+    if (!n) fail(where, "missing");
+    if (!n.IsSequence()) fail(where, "must be a list");
+    return n;
+  }
+
+  int integer_value(const YAML::Node& n, const std::string& where, int lo, int hi) const {
+    long long v = 0;
+    if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v) || n.Tag() == "!")
+      fail(where, "must be integers, not '" + scalar_text(n) + "'");
+    if (v < lo || v > hi) fail(where, fmt::format("{} is out of range [{}, {}]", v, lo, hi));
+    return static_cast<int>(v);
+  }
+
+  double number_value(const YAML::Node& n, const std::string& where) const {
+    double v = 0;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || n.Tag() == "!")
+      fail(where, "must be numbers, not '" + scalar_text(n) + "'");
+    return v;
   }
 
   bool boolean(const YAML::Node& parent, const std::string& key, const std::string& where,
@@ -240,12 +265,30 @@ ModelConfig parse_model_config(std::string_view yaml, const std::string& origin)
   c.window_target = r.integer(w, "target", "window.target", 1, 1 << 20);
 
   const auto t = r.map(root, "targets", "targets");
-  r.only_keys(t, "targets", {"clip", "threshold", "transform"});
+  r.only_keys(t, "targets", {"clip", "threshold", "transform", "summed"});
   c.clip = r.integer(t, "clip", "targets.clip", 1, 1 << 20);
   c.threshold = r.integer(t, "threshold", "targets.threshold", 1, 1 << 20, 10);
   c.transform = r.string(t, "transform", "targets.transform", std::string("log1p"));
 
   c.designs = r.strings(root, "designs", "designs", true);
+  if (t["summed"]) {
+    const auto s = r.map(t, "summed", "targets.summed");
+    r.only_keys(s, "targets.summed", {"edges", "scale"});
+    for (const auto& v : r.sequence(s, "edges", "targets.summed.edges"))
+      c.summed.edges.push_back(r.integer_value(v, "targets.summed.edges", 0, (1 << 20) + 1));
+    const auto sc = r.map(s, "scale", "targets.summed.scale");
+    for (const auto& kv : sc) {
+      const auto k = kv.first.as<std::string>();
+      if (std::find(c.designs.begin(), c.designs.end(), k) == c.designs.end())
+        r.fail("targets.summed.scale." + k,
+               fmt::format("not a design of the card ({})", fmt::join(c.designs, ", ")));
+    }
+    for (const auto& d : c.designs) {
+      auto& row = c.summed.scale.emplace_back();
+      for (const auto& v : r.sequence(sc, d, "targets.summed.scale." + d))
+        row.push_back(r.number_value(v, "targets.summed.scale." + d));
+    }
+  }
   for (const char* k : {"training", "metrics", "quantization"}) {
     const auto n = root[k];
     if (!n) continue;
@@ -305,6 +348,25 @@ void validate_config(const ModelConfig& c, const std::string& origin) {
     r.fail("targets.threshold", fmt::format("{} is not in [1, clip = {}]", c.threshold, c.clip));
   if (c.transform != "log1p")
     r.fail("targets.transform", "unknown transform '" + c.transform + "' (known: log1p)");
+  if (const auto& s = c.summed; !s.empty()) {
+    const auto& e = s.edges;
+    bool ok = e.size() >= 2 && e.front() == 0 && e.back() == c.clip + 1;
+    for (size_t i = 1; ok && i < e.size(); ++i) ok = e[i - 1] < e[i];
+    if (!ok)
+      r.fail("targets.summed.edges",
+             fmt::format("must be increasing integers from 0 to clip + 1 = {}", c.clip + 1));
+    if (s.scale.size() != c.designs.size())
+      r.fail("targets.summed.scale",
+             fmt::format("{} rows for {} designs", s.scale.size(), c.designs.size()));
+    for (size_t d = 0; d < s.scale.size(); ++d) {
+      const bool good = s.scale[d].size() == e.size() - 1 &&
+                        std::all_of(s.scale[d].begin(), s.scale[d].end(),
+                                    [](double v) { return std::isfinite(v) && v > 0; });
+      if (!good)
+        r.fail("targets.summed.scale." + c.designs[d],
+               fmt::format("must be {} positive finite numbers, one per bin", e.size() - 1));
+    }
+  }
 
   if (c.designs.empty()) r.fail("designs", "at least one design is needed");
   std::set<std::string> seen;
@@ -330,6 +392,11 @@ nlohmann::ordered_json to_json(const ModelConfig& c) {
   j["encoding"] = {{"name", c.encoding}, {"features", c.feature_names}};
   j["window"] = {{"length", c.window_length}, {"target", c.window_target}};
   j["targets"] = {{"clip", c.clip}, {"threshold", c.threshold}, {"transform", c.transform}};
+  if (!c.summed.empty()) {
+    ojson scale = ojson::object();
+    for (size_t d = 0; d < c.designs.size(); ++d) scale[c.designs[d]] = c.summed.scale[d];
+    j["targets"]["summed"] = {{"edges", c.summed.edges}, {"scale", scale}};
+  }
   j["designs"] = c.designs;
   if (!c.training.empty()) j["training"] = c.training;
   if (!c.metrics.empty()) j["metrics"] = c.metrics;
@@ -341,6 +408,21 @@ std::string to_yaml(const ModelConfig& c) {
   YAML::Emitter e;
   emit_json(e, to_json(c));
   return std::string(e.c_str()) + "\n";
+}
+
+double SummedCycles::expected(size_t design, uint32_t predicted) const {
+  if (empty()) return predicted;
+  // A prediction above the clip (external predictions) falls in the last bin.
+  const auto it = std::upper_bound(edges.begin(), edges.end(), static_cast<int64_t>(predicted));
+  const auto bin = static_cast<size_t>(it - edges.begin() - 1);
+  const auto& row = scale[design];
+  return std::max(0.0, (double(predicted) + 1.0) * row[std::min(bin, row.size() - 1)] - 1.0);
+}
+
+std::vector<double> SummedCycles::sums(std::span<const uint32_t> cycles, size_t designs) const {
+  std::vector<double> s(designs, 0.0);
+  for (size_t i = 0; i < cycles.size(); ++i) s[i % designs] += expected(i % designs, cycles[i]);
+  return s;
 }
 
 int64_t parameter_count(const ModelConfig& c) {

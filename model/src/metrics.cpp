@@ -43,8 +43,10 @@ Ranking rank(const std::vector<T>& p, const std::vector<T>& g) {
 }
 }  // namespace
 
-MetricsAccumulator::MetricsAccumulator(std::vector<std::string> designs, int clip)
-    : designs_(std::move(designs)), clip_(clip), d_(designs_.size()) {
+MetricsAccumulator::MetricsAccumulator(std::vector<std::string> designs, int clip,
+                                       SummedCycles summed)
+    : designs_(std::move(designs)), clip_(clip), summed_(std::move(summed)),
+      d_(designs_.size()) {
   for (auto& d : d_) d.histogram.assign(static_cast<size_t>(clip_) + 1, 0);
   const size_t D = designs_.size();
   pairs_.resize(D * (D - 1) / 2);
@@ -70,7 +72,7 @@ void MetricsAccumulator::add(std::span<const uint32_t> pred, std::span<const uin
       m.rel5 += 20 * std::abs(e) <= g[d];
       m.abs_err += double(std::abs(e));
       m.sq_err += double(e) * double(e);
-      m.sum_pred += static_cast<uint64_t>(p[d]);
+      m.sum_pred += summed_.expected(d, static_cast<uint32_t>(p[d]));
       m.sum_label += raw;
       ++m.histogram[static_cast<size_t>(g[d])];
     }
@@ -91,12 +93,10 @@ void MetricsAccumulator::add(std::span<const uint32_t> pred, std::span<const uin
     best_match_ += r.best;
   }
   if (D >= 2 && n > 0) {
-    std::vector<uint64_t> ep(D, 0), eg(D, 0);
+    const std::vector<double> ep = summed_.sums(pred, D);
+    std::vector<double> eg(D, 0);
     for (size_t i = 0; i < n; ++i)
-      for (size_t d = 0; d < D; ++d) {
-        ep[d] += pred[i * D + d];
-        eg[d] += labels[i * D + d];
-      }
+      for (size_t d = 0; d < D; ++d) eg[d] += labels[i * D + d];
     const Ranking r = rank(ep, eg);
     if (r.tau_defined) {
       epoch_tau_sum_ += r.tau;
@@ -148,7 +148,7 @@ nlohmann::ordered_json MetricsAccumulator::result() const {
     for (size_t v = 0; v < m.histogram.size(); ++v) sum += double(v) * double(m.histogram[v]);
     mean = n_ ? sum / double(n_) : 0;
     for (size_t v = 0; v < m.histogram.size(); ++v) dev += std::fabs(double(v) - mean) * double(m.histogram[v]);
-    const double cpi_true = n_ ? double(m.sum_label) / double(n_) : 0, cpi_pred = n_ ? double(m.sum_pred) / double(n_) : 0;
+    const double cpi_true = n_ ? double(m.sum_label) / double(n_) : 0, cpi_pred = n_ ? m.sum_pred / double(n_) : 0;
     per[designs_[d]] = {{"rel5", ratio(m.rel5, n_)},
                         {"rae", dev > 0 ? m.abs_err / dev : 0.0},
                         {"mae", n_ ? m.abs_err / double(n_) : 0.0},

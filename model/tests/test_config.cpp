@@ -121,6 +121,43 @@ TEST(ModelConfigTest, RejectsBadConfigsNamingTheKey) {
                "targets.threshold");
 }
 
+TEST(ModelConfigTest, SummedCyclesTable) {
+  // clip 4: bins {0}, {1, 2}, {3, 4}; designs a and b.
+  const std::string head =
+      "variant: v\narchitecture: {type: lstm, input_proj: 8, hidden: 8, layers: 1, directions: 1, "
+      "head_hidden: 4}\nencoding: {name: paper13}\nwindow: {length: 4, target: 2}\n"
+      "designs: [a, b]\ntargets: {clip: 4, threshold: 2, summed: ";
+  const auto card = [&](const std::string& summed) { return head + summed + "}\n"; };
+  const ModelConfig c = parse_model_config(
+      card("{edges: [0, 1, 3, 5], scale: {a: [1.5, 1, 0.5], b: [2, 2, 2]}}"), "cfg.yaml");
+  EXPECT_EQ(c.summed.edges, (std::vector<int>{0, 1, 3, 5}));
+  EXPECT_DOUBLE_EQ(c.summed.expected(0, 0), 0.5);            // (0 + 1) * 1.5 - 1
+  EXPECT_DOUBLE_EQ(c.summed.expected(0, 2), 2.0);            // scale 1: the value itself
+  EXPECT_DOUBLE_EQ(c.summed.expected(0, 4), 1.5);            // (4 + 1) * 0.5 - 1
+  EXPECT_DOUBLE_EQ(c.summed.expected(1, 3), 7.0);            // (3 + 1) * 2 - 1
+  const std::vector<uint32_t> cycles = {0, 3, 4, 0};         // 2 instructions x designs a, b
+  EXPECT_EQ(c.summed.sums(cycles, 2), (std::vector<double>{0.5 + 1.5, 7.0 + 1.0}));
+  EXPECT_EQ(to_json(parse_model_config(to_yaml(c), "roundtrip")), to_json(c));
+  EXPECT_DOUBLE_EQ(SummedCycles{}.expected(0, 7), 7.0);      // no table: the prediction
+  const SummedCycles low{{0, 1, 5}, {{1.0, 0.1}}};
+  EXPECT_DOUBLE_EQ(low.expected(0, 3), 0.0);                 // (3 + 1) * 0.1 - 1 < 0: none
+  EXPECT_DOUBLE_EQ(low.expected(0, 9), 0.0);                 // above the clip: the last bin
+  EXPECT_EQ(SummedCycles{}.sums(cycles, 2), (std::vector<double>{4.0, 3.0}));
+
+  const std::string a_b = "scale: {a: [1, 1, 1], b: [1, 1, 1]}}";
+  expect_error(card("{edges: [0, 1, 3, 6], " + a_b), "clip + 1 = 5");
+  expect_error(card("{edges: [0, 3, 1, 5], " + a_b), "targets.summed.edges");
+  expect_error(card("{edges: [0, 1, x, 5], " + a_b), "targets.summed.edges");
+  expect_error(card("{edges: [0, 1, 3, 5], scale: {a: [1, 1, 1]}}"), "targets.summed.scale.b");
+  expect_error(card("{edges: [0, 1, 3, 5], scale: {a: [1, 1, 1], b: [1, 1, 1], c: [1, 1, 1]}}"),
+               "targets.summed.scale.c");
+  expect_error(card("{edges: [0, 1, 3, 5], scale: {a: [1, 1], b: [1, 1, 1]}}"), "3 positive finite");
+  expect_error(card("{edges: [0, 1, 3, 5], scale: {a: [1, .nan, 1], b: [1, 1, 1]}}"), "positive finite");
+  expect_error(card("{edges: [0, 1, 3, 5], scale: {a: [1, 0, 1], b: [1, 1, 1]}}"), "positive finite");
+  expect_error(card("{edges: [0, 1, 3, 5], scale: {a: [1, 1, 1], b: [1, 1, 1]}, bins: 3}"),
+               "targets.summed.bins");
+}
+
 TEST(ModelConfigTest, MissingFileIsAClearError) {
   EXPECT_THROW(load_model_config("no/such/config.yaml"), ModelError);
 }

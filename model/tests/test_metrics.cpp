@@ -32,6 +32,24 @@ TEST(MetricsTest, PerDesignAccuracyFollowsTheDefinitions) {
   EXPECT_FALSE(m.result().contains("ranking"));
 }
 
+TEST(MetricsTest, CpiAndEpochTotalsUseTheSummedTable) {
+  // clip 4, bins {0}, {1..4}: a predicted 0 stands for 1 cycle in design x, for 0 in y.
+  SummedCycles t{{0, 1, 5}, {{2.0, 1.0}, {1.0, 1.0}}};
+  MetricsAccumulator m({"x", "y"}, 4, t);
+  // x: predictions 0, 0 (sum 2 with the table), y: 1, 1 (sum 2); labels x 1, 1 and y 3, 3.
+  m.add(std::vector<uint32_t>{0, 1, 0, 1}, std::vector<uint32_t>{1, 3, 1, 3});
+  const auto r = m.result();
+  EXPECT_DOUBLE_EQ(r["designs"]["x"]["cpi_pred"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(r["designs"]["x"]["cpi_error"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(r["designs"]["x"]["exact"].get<double>(), 0.0);  // on the predictions
+  EXPECT_DOUBLE_EQ(r["designs"]["y"]["cpi_pred"].get<double>(), 1.0);
+  // The epoch's totals tie (2, 2) with the table; without it x (0) beats y (2), as the labels say.
+  EXPECT_DOUBLE_EQ(r["ranking"]["epochs"]["best_match"].get<double>(), 1.0);
+  MetricsAccumulator plain({"x", "y"}, 4);
+  plain.add(std::vector<uint32_t>{0, 1, 0, 1}, std::vector<uint32_t>{1, 3, 1, 3});
+  EXPECT_DOUBLE_EQ(plain.result()["designs"]["x"]["cpi_pred"].get<double>(), 0.0);
+}
+
 TEST(MetricsTest, EpochRankingUsesTheDesignsTotals) {
   MetricsAccumulator m({"x", "y"}, 1000);
   // Every instruction ranks x first (or ties), but the epoch's totals make y truly better.

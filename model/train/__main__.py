@@ -141,13 +141,17 @@ def _package_windows(args):
 def cmd_calibrate(args):
     from . import calibrate, evaluate, package
     dev, cfg, net, names, win, rows = _package_windows(args)
-    rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
-                              classifier=not args.no_classifier, max_long=args.max_long_shift,
-                              max_logit=args.max_logit_shift, per_regime=args.per_regime)
+    if args.summed:
+        rep = calibrate.fit_summed(net, cfg, win, rows, args.batch, dev)
+        how = {"method": "summed"}
+    else:
+        rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
+                                  classifier=not args.no_classifier, max_long=args.max_long_shift,
+                                  max_logit=args.max_logit_shift, per_regime=args.per_regime)
+        how = {"max_error": args.max_error, "per_regime": args.per_regime}
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
     cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)),
-                                                  "max_error": args.max_error,
-                                                  "per_regime": args.per_regime, "designs": rep},
+                                                  **how, "designs": rep},
                    "calibrated": {k: round(v[k], 5) for k in v if k != "designs"}}
     package.export(args.out, cfg, net)
     print(json.dumps({"package": args.out, "calibration": rep}, indent=1))
@@ -340,6 +344,9 @@ def main(argv=None):
     s.add_argument("--max-logit-shift", type=float, default=1.0, help="largest long-logit shift searched (default 1.0)")
     s.add_argument("--per-regime", action="store_true",
                    help="match the summed cycles of short and of long instructions (true regime) separately")
+    s.add_argument("--summed", action="store_true",
+                   help="keep the network as trained and fit targets.summed instead: the cycles each "
+                        "predicted value stands for in summed cycles (CPI); the shift options are unused")
     s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("refit", help="refit each design's long regressor as a Poisson regression on the "

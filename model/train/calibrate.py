@@ -14,7 +14,14 @@ per-instruction exactness. With `per_regime`, the aggregate error is the larger 
 the instructions whose true latency is short (< the regime threshold) and that of the long
 ones. Otherwise the short shift may pay for the long regime's error on the validation
 programs, which is wrong on a program with few long instructions. The network stays the network
-of docs/model.md; only three biases per design change."""
+of docs/model.md; only three biases per design change.
+
+The shifts cost exactness: they move the predictions of every instruction to make the sum
+right. `summed` keeps the network as trained, so each instruction's prediction stays the
+likeliest value, and instead fits targets.summed: per design and per bin of predicted cycles p,
+the scale with which (p + 1) * scale - 1 is, summed over the validation instructions predicted
+in that bin, their true cycles. Summed cycles (CPI) use it; per-instruction latencies are the
+predictions themselves."""
 from __future__ import annotations
 
 import numpy as np
@@ -99,6 +106,43 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
     ds, dl, dc = (float(v) + 0.0 for v in shifts[i])
     return ds, dl, dc, {"cycle_error_before": before[0], "exact_before": before[1] / n,
                         "cycle_error_after": float(err[i]), "exact_after": float(exact[i]) / n}
+
+
+def summed_edges(clip: int) -> list[int]:
+    """Bins of predicted cycles for targets.summed: one per value below 16, then 20 bins of
+    about equal width in log scale up to clip + 1."""
+    top = np.round(np.geomspace(16, clip + 1, 21)).astype(int) if clip >= 16 else np.array([], int)
+    return sorted(set(range(min(16, clip + 1))) | set(top.tolist()) | {clip + 1})
+
+
+def summed_scales(pred: np.ndarray, true: np.ndarray, edges: list[int]) -> list[float]:
+    """Per bin: sum(true + 1) / sum(pred + 1) over the instructions predicted in it (1.0 for an
+    empty bin), so that sum((p + 1) * scale - 1) = sum(true) within each bin."""
+    b = np.searchsorted(np.asarray(edges), pred, side="right") - 1
+    k = len(edges) - 1
+    num = np.bincount(b, weights=true + 1.0, minlength=k)
+    den = np.bincount(b, weights=pred + 1.0, minlength=k)
+    return [round(float(x), 6) for x in np.where(den > 0, num / np.maximum(den, 1e-300), 1.0)]
+
+
+def fit_summed(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, batch: int,
+               device: str) -> dict:
+    """Sets cfg.summed from the network's predictions on the windows; returns per design the
+    summed-cycle error and exactness, before (predictions summed) and after (the table)."""
+    margin, s, l, true = collect(net, windows, rows, batch, device)
+    true_c = np.minimum(true, cfg.clip)
+    pred = np.where(margin > 0, _cycles(l, cfg.clip), _cycles(s, cfg.clip)).astype(np.int64)
+    edges = summed_edges(cfg.clip)
+    cfg.summed = {"edges": edges, "scale": {d: summed_scales(pred[i], true_c[i], edges)
+                                            for i, d in enumerate(cfg.designs)}}
+    exp = cfg.expected_cycles(pred.T).T
+    report = {}
+    for i, d in enumerate(cfg.designs):
+        t = float(true[i].sum())
+        report[d] = {"cycle_error_before": round(abs(float(pred[i].sum()) - t) / t, 5),
+                     "cycle_error_after": round(abs(float(exp[i].sum()) - t) / t, 5),
+                     "exact": round(float((pred[i] == true_c[i]).mean()), 5)}
+    return report
 
 
 def calibrate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, batch: int,

@@ -6,9 +6,11 @@ this module validates the same rules so a config that trains here also loads the
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
 import yaml
 
 PAPER13 = ["pc_hi", "pc_mid", "pc_lo", "opclass", "mem_hi", "mem_mid", "mem_lo",
@@ -42,6 +44,7 @@ TRAINING_DEFAULTS = {
     "cls_weight": 1.0,         # weight of the regime cross-entropy in the joint loss
     "reg_loss": "mse",         # mse | huber | l1, on the log1p target
     "huber_delta": 0.5,
+    "sum_weight": 0.0,         # weight of the summed-cycles term (loss.joint_loss)
     "regressors": "regime",    # regime: short/long regressor each on its regime's positions; all
     "early_stopping": 3,       # epochs without validation MAE improvement
     "max_minutes": 0,          # wall-clock budget for the run (0: none)
@@ -71,6 +74,9 @@ class ModelConfig:
     training: dict = field(default_factory=dict)
     description: str = ""
     metrics: dict = field(default_factory=dict)
+    # targets.summed (calibrate --summed): {"edges": [...], "scale": {design: [...]}}; empty: the
+    # summed cycles are the sum of the predicted cycles
+    summed: dict = field(default_factory=dict)
 
     @property
     def features(self) -> int:
@@ -96,6 +102,17 @@ class ModelConfig:
         if name not in ENCODINGS:
             raise ConfigError(f"unknown feature encoding '{name}' (known: {', '.join(ENCODINGS)})")
         self.encoding, self.feature_names = name, list(ENCODINGS[name])
+
+    def expected_cycles(self, cyc: np.ndarray) -> np.ndarray:
+        """Predicted cycles [..., D] (designs last) -> the cycles they stand for in a sum:
+        max(0, (p + 1) * scale[design][bin of p] - 1) with targets.summed, else p itself."""
+        cyc = np.asarray(cyc)
+        if not self.summed:
+            return cyc.astype(np.float64)
+        b = np.searchsorted(np.asarray(self.summed["edges"]), cyc, side="right") - 1
+        s = np.stack([np.asarray(self.summed["scale"][d], dtype=np.float64) for d in self.designs])
+        b = np.minimum(b, s.shape[1] - 1)  # a prediction above the clip: the last bin
+        return np.maximum((cyc + 1.0) * s[np.arange(len(self.designs)), b] - 1.0, 0.0)
 
     def hp(self, key: str):
         """A training hyper-parameter, from the config or its default."""
@@ -143,6 +160,10 @@ class ModelConfig:
         c["encoding"] = {"name": self.encoding, "features": list(self.feature_names)}
         c["window"] = {"length": self.length, "target": self.target}
         c["targets"] = {"clip": self.clip, "threshold": self.threshold, "transform": "log1p"}
+        if self.summed:
+            c["targets"]["summed"] = {"edges": [int(e) for e in self.summed["edges"]],
+                                      "scale": {d: [float(v) for v in self.summed["scale"][d]]
+                                                for d in self.designs}}
         c["designs"] = list(self.designs)
         if self.training:
             c["training"] = copy.deepcopy(self.training)
@@ -209,7 +230,7 @@ def parse(doc, origin: str) -> ModelConfig:
     if c.target > c.length or (c.length - c.target) % 2:
         raise ConfigError(f"{origin}: window: need target ({c.target}) <= length ({c.length}) "
                           "and length - target even (centred target)")
-    t = _map(doc, "targets", origin, {"clip", "threshold", "transform"})
+    t = _map(doc, "targets", origin, {"clip", "threshold", "transform", "summed"})
     c.clip = _int(t, "clip", "targets.clip", origin, 1, 1 << 20)
     c.threshold = _int(t, "threshold", "targets.threshold", origin, 1, c.clip, 10)
     if t.get("transform", "log1p") != "log1p":
@@ -220,6 +241,8 @@ def parse(doc, origin: str) -> ModelConfig:
     if len(set(d)) != len(d):
         raise ConfigError(f"{origin}: designs: a design is listed twice")
     c.designs = list(d)
+    if "summed" in t:
+        c.summed = _summed(t["summed"], c.clip, c.designs, origin)
     tr = doc.get("training") or {}
     if not isinstance(tr, dict):
         raise ConfigError(f"{origin}: training: must be a mapping")
@@ -231,6 +254,29 @@ def parse(doc, origin: str) -> ModelConfig:
     m = doc.get("metrics") or {}
     c.metrics = dict(m) if isinstance(m, dict) else {}
     return c
+
+
+def _summed(s, clip: int, designs: list, origin: str) -> dict:
+    """targets.summed: bins edges[b] <= p < edges[b+1] from 0 to clip + 1, and per design one
+    positive finite scale per bin (docs/model-package.md)."""
+    where = f"{origin}: targets.summed"
+    if not isinstance(s, dict) or set(s) != {"edges", "scale"}:
+        raise ConfigError(f"{where}: must be a mapping with exactly 'edges' and 'scale'")
+    e = s["edges"]
+    if (not isinstance(e, list) or len(e) < 2 or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                          for x in e)
+            or e[0] != 0 or e[-1] != clip + 1 or any(a >= b for a, b in zip(e, e[1:]))):
+        raise ConfigError(f"{where}.edges: must be increasing integers from 0 to clip + 1 = {clip + 1}")
+    sc = s["scale"]
+    if not isinstance(sc, dict) or set(sc) != set(designs):
+        raise ConfigError(f"{where}.scale: needs exactly the designs {', '.join(designs)}")
+    for d in designs:
+        v = sc[d]
+        if (not isinstance(v, list) or len(v) != len(e) - 1
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                           and math.isfinite(x) and x > 0 for x in v)):
+            raise ConfigError(f"{where}.scale.{d}: must be {len(e) - 1} positive finite numbers")
+    return {"edges": list(e), "scale": {d: [float(x) for x in sc[d]] for d in designs}}
 
 
 def repo_root() -> str:

@@ -36,8 +36,9 @@ def validate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, bat
     """Per-design metrics over the windows `rows` plus their means; 'mae' drives early stopping."""
     acc = [metrics.Accumulator(cfg.clip, cfg.threshold) for _ in cfg.designs]
     for _, cyc, lng, y, m in predict(net, windows, rows, batch, device):
+        e = cfg.expected_cycles(cyc)
         for d, a in enumerate(acc):
-            a.add(cyc[..., d][m], y[..., d][m], lng[..., d][m])
+            a.add(cyc[..., d][m], y[..., d][m], lng[..., d][m], e[..., d][m])
     per = {d: a.result() for d, a in zip(cfg.designs, acc)}
     keys = ("mae", "exact", "within1", "within2", "rel5", "rae", "rmse", "regime_acc", "cpi_error",
             "mode_share")
@@ -58,10 +59,11 @@ class ProgramScore:
 
     def add(self, epoch: np.ndarray, cyc, lng, y, m):
         """epoch [B] index of each row's epoch; cyc, y [B, T, D]; lng [B, T, D] or None; m [B, T]."""
+        e = self.cfg.expected_cycles(cyc)
         for d, a in enumerate(self.acc):
-            a.add(cyc[..., d][m], y[..., d][m], None if lng is None else lng[..., d][m])
+            a.add(cyc[..., d][m], y[..., d][m], None if lng is None else lng[..., d][m], e[..., d][m])
         np.add.at(self.ep_true, epoch, (y * m[..., None]).sum(1))
-        np.add.at(self.ep_pred, epoch, (cyc * m[..., None]).sum(1))
+        np.add.at(self.ep_pred, epoch, (e * m[..., None]).sum(1))
 
     def result(self, classifier: bool = True) -> dict:
         per = {d: a.result() for d, a in zip(self.cfg.designs, self.acc)}

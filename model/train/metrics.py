@@ -16,7 +16,10 @@ class Accumulator:
         self.s = dict.fromkeys(self.KEYS, 0.0)
         self.hist = np.zeros(clip + 1, dtype=np.int64)  # clipped true cycles, for RAE
 
-    def add(self, pred: np.ndarray, true: np.ndarray, pred_long: np.ndarray | None = None):
+    def add(self, pred: np.ndarray, true: np.ndarray, pred_long: np.ndarray | None = None,
+            summed: np.ndarray | None = None):
+        """summed: the cycles the predictions stand for in a sum (ModelConfig.expected_cycles),
+        for the CPI; default the predictions."""
         p = np.asarray(pred, dtype=np.int64).ravel()
         t = np.asarray(true, dtype=np.int64).ravel()
         tc = np.minimum(t, self.clip)
@@ -31,7 +34,7 @@ class Accumulator:
         s["rel5"] += int((e <= 0.05 * tc).sum())
         s["sum_true"] += float(t.sum())
         s["sum_true_clip"] += float(tc.sum())
-        s["sum_pred"] += float(p.sum())
+        s["sum_pred"] += float(p.sum() if summed is None else np.asarray(summed, np.float64).sum())
         if pred_long is not None:
             s["cls_correct"] += int((np.asarray(pred_long).ravel() == (t >= self.threshold)).sum())
         self.hist += np.bincount(tc, minlength=self.clip + 1)

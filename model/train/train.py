@@ -165,7 +165,7 @@ def train(cfg: ModelConfig, ds: data.Dataset, out_dir: str, device: str = "auto"
     grad_clip = float(cfg.hp("grad_clip"))
     kw = dict(clip=cfg.clip, threshold=cfg.threshold, cls_weight=float(cfg.hp("cls_weight")),
               reg=cfg.hp("reg_loss"), huber_delta=float(cfg.hp("huber_delta")),
-              regressors=cfg.hp("regressors"))
+              regressors=cfg.hp("regressors"), sum_weight=float(cfg.hp("sum_weight")))
     while state["epoch"] < epochs and not stop:
         ep = state["epoch"]
         torch.manual_seed(seed * 1000 + ep * 10 + dist.rank)

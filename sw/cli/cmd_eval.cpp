@@ -118,7 +118,7 @@ void run(const Options& o) {
   ojson out = {{"model", o.model},     {"variant", card.variant}, {"format", model::format_name(card.format)},
                {"backend", o.backend}, {"designs", card.designs}, {"clip", card.clip},
                {"programs", ojson::array()}};
-  model::MetricsAccumulator overall(card.designs, card.clip);
+  model::MetricsAccumulator overall(card.designs, card.clip, card.summed);
   double seconds = 0;
   std::vector<int32_t> features;
   std::vector<uint32_t> labels, mapped, pred;
@@ -131,7 +131,7 @@ void run(const Options& o) {
                                             fmt::join(prog.configs, ", ")));
       cols.push_back(static_cast<size_t>(it - prog.configs.begin()));
     }
-    model::MetricsAccumulator m(card.designs, card.clip);
+    model::MetricsAccumulator m(card.designs, card.clip, card.summed);
     const size_t epochs = o.epochs ? std::min(o.epochs, prog.epochs) : prog.epochs;
     for (size_t k = 0; k < epochs; ++k) {
       prog.read(k, features, labels);

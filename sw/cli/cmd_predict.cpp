@@ -1,5 +1,6 @@
 // neuroscalar predict: per-epoch cycles and IPC of a trace on every design a model covers.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -91,9 +92,9 @@ void run(const Options& o) {
                         {"signature", trace::to_hex(reader.epochs()[k].signature)},
                         {"cycles", nlohmann::ordered_json::object()},
                         {"ipc", nlohmann::ordered_json::object()}};
+    const auto sums = card.summed.sums(cycles, D);
     for (size_t d = 0; d < D; ++d) {
-      uint64_t c = 0;
-      for (size_t i = 0; i < n; ++i) c += cycles[i * D + d];
+      const auto c = static_cast<uint64_t>(std::llround(sums[d]));
       e["cycles"][card.designs[d]] = c;
       e["ipc"][card.designs[d]] = ipc_json(n, c);
       total_cycles[d] += c;
@@ -148,7 +149,9 @@ void add(CLI::App& app) {
                  "per-epoch cycles and IPC");
   cmd->footer("Backends:\n" + list +
               "--model also takes a variant config (configs/model/*.yaml): random weights, for "
-              "trying the pipeline before a trained model exists.");
+              "trying the pipeline before a trained model exists.\nAn epoch's cycles are the sum of "
+              "its predictions, or, if the card has targets.summed, of the cycles each stands for "
+              "(docs/model.md).");
   cmd->add_option("TRACE", o.trace, ".nstrace file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--model", o.model, "model package (directory or its model.yaml) or variant config")
       ->required();

@@ -2,6 +2,7 @@
 // compiled bundle, a model (compiled here), or a hand-written program; with an epoch it predicts
 // that epoch's latencies and reports cycles, utilisation and the activity counters.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -256,9 +257,9 @@ void run(const Options& o) {
 
   const auto& s = dev.totals();
   ojson lat = {{"total_cycles", ojson::object()}, {"ipc", ojson::object()}};
+  const auto sums = pkg->card.summed.sums(cycles, D);
   for (size_t d = 0; d < D; ++d) {
-    uint64_t c = 0;
-    for (size_t i = 0; i < n; ++i) c += cycles[i * D + d];
+    const auto c = static_cast<uint64_t>(std::llround(sums[d]));
     lat["total_cycles"][pkg->card.designs[d]] = c;
     lat["ipc"][pkg->card.designs[d]] = c ? static_cast<double>(n) / static_cast<double>(c) : 0.0;
   }

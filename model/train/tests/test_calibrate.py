@@ -78,6 +78,37 @@ class CalibrateTest(unittest.TestCase):
             package.export(os.path.join(t, "cal"), cfg, net)  # numpy figures serialise
             self.assertEqual(package.load(os.path.join(t, "cal"))[0].metrics["calibration"], rep)
 
+    def test_summed_scales_make_each_bins_sum_right(self):
+        self.assertEqual(calibrate.summed_edges(1000)[:17], list(range(17)))
+        self.assertEqual(calibrate.summed_edges(1000)[-1], 1001)
+        self.assertEqual(calibrate.summed_edges(4), [0, 1, 2, 3, 4, 5])
+        edges = [0, 1, 3, 5]
+        pred = np.array([0, 0, 1, 2, 4])
+        true = np.array([1, 0, 1, 5, 4])
+        # bin {0}: (2 + 1) / (1 + 1); bin {1, 2}: (2 + 6) / (2 + 3); bin {3, 4}: 5 / 5; none in a 4th
+        self.assertEqual(calibrate.summed_scales(pred, true, edges + [7]), [1.5, 1.6, 1.0, 1.0])
+
+    def test_fit_summed_keeps_the_network_and_sums_validation_cycles(self):
+        with TempDir() as t:
+            d, cfg, net, before = trained_tiny(t, epochs=2)
+            win = data.Windows([d.shard("syn_c")], cfg.length, cfg.target, d.design_columns(cfg.designs))
+            rows = np.arange(len(win))
+            rep = calibrate.fit_summed(net, cfg, win, rows, 64, "cpu")
+            for k, v in net.state_dict().items():
+                self.assertTrue(bool((v == before[k]).all()), k)
+            self.assertEqual(cfg.summed["edges"], calibrate.summed_edges(cfg.clip))
+            for r in rep.values():
+                self.assertLess(r["cycle_error_after"], 1e-4)  # the clip aside, exact on its windows
+            package.export(os.path.join(t, "sum"), cfg, net)
+            back, _ = package.load(os.path.join(t, "sum"))
+            self.assertEqual(back.summed, cfg.summed)
+            cyc = np.array([[0] * len(cfg.designs), [cfg.clip] * len(cfg.designs)])
+            want = [[cfg.summed["scale"][n][0] - 1 for n in cfg.designs],
+                    [(cfg.clip + 1) * cfg.summed["scale"][n][-1] - 1 for n in cfg.designs]]
+            np.testing.assert_allclose(back.expected_cycles(cyc), want)
+            back.summed = {}
+            np.testing.assert_array_equal(back.expected_cycles(cyc), cyc)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,7 +6,9 @@ import os
 import subprocess
 import unittest
 
-from model.train import config, data, evaluate, package, train
+import numpy as np
+
+from model.train import calibrate, config, data, evaluate, package, train
 from model.train.tests.util import TempDir, synthetic_dataset, tiny_config
 
 BINARY = os.path.join(os.environ.get("NS_BUILD_DIR", os.path.join(config.repo_root(), "build", "release")),
@@ -41,6 +43,21 @@ class CppReaderTest(unittest.TestCase):
                     a, b = py["syn_d"]["designs"][d], cpp["syn_d"]["designs"][d]
                     for k in ("exact", "within1", "mae", "cpi_error"):
                         self.assertAlmostEqual(a[k], b[k], delta=0.005, msg=f"{d} {k} (tied={tied})")
+            # with a summed-cycles table (fitted on another program) the CPI is its sums on both sides
+            ds = data.Dataset(ds_dir)
+            win = data.Windows([ds.shard("syn_c")], cfg.length, cfg.target, ds.design_columns(cfg.designs))
+            calibrate.fit_summed(net, cfg, win, np.arange(len(win)), 64, "cpu")
+            package.export(pkg + "-sum", cfg, net)
+            p = subprocess.run([BINARY, "eval", "--model", pkg + "-sum", "--shards", ds_dir, "--split", "test",
+                                "--json", "--quiet", "--threads", "1"], capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            cpp_sum = {r["program"]: r for r in json.loads(p.stdout)["programs"]}["syn_d"]["designs"]
+            py_sum = evaluate.evaluate_programs(net, cfg, ds, ["syn_d"], 64, "cpu", progress=False)["syn_d"]["designs"]
+            for d in cfg.designs:
+                self.assertAlmostEqual(py_sum[d]["cpi_pred"], cpp_sum[d]["cpi_pred"], delta=0.005, msg=d)
+                self.assertEqual(cpp_sum[d]["exact"], cpp["syn_d"]["designs"][d]["exact"])  # same predictions
+            self.assertNotEqual([cpp_sum[d]["cpi_pred"] for d in cfg.designs],
+                                [cpp["syn_d"]["designs"][d]["cpi_pred"] for d in cfg.designs])
 
 
 if __name__ == "__main__":

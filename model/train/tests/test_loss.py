@@ -45,6 +45,20 @@ class LossTest(unittest.TestCase):
         want = sum(0.5 * (abs(s - x) + abs(l - x)) for s, l, x in zip([0.5, 1, 2], [3, 3, 7], t)) / 3
         self.assertAlmostEqual(parts["reg"], want, places=5)
 
+    def test_summed_cycles_term(self):
+        loss, parts = joint_loss(self.logits, self.short, self.long, self.cycles, self.mask, 1000, 10,
+                                 sum_weight=0.5)
+        base, _ = joint_loss(self.logits, self.short, self.long, self.cycles, self.mask, 1000, 10)
+        p = [0.5, 1 / (1 + math.e), math.exp(2) / (1 + math.exp(2))]
+        top = math.log1p(1000)  # the long regressor's 7.0 is clamped to the clip
+        pred = sum((1 - q) * math.expm1(s) + q * math.expm1(min(l, top))
+                   for q, s, l in zip(p, [0.5, 1, 2], [3, 3, 7]))
+        want = (math.log1p(pred) - math.log1p(0 + 20 + 1000)) ** 2
+        self.assertAlmostEqual(parts["sum"], want, places=4)
+        self.assertAlmostEqual(float(loss), float(base) + 0.5 * want, places=4)
+        self.assertNotIn("sum", joint_loss(self.logits, self.short, self.long, self.cycles,
+                                           self.mask, 1000, 10)[1])
+
     def test_loss_gradient_reaches_both_regressors_and_classifier(self):
         lg, s, l = (a.clone().requires_grad_() for a in (self.logits, self.short, self.long))
         loss, _ = joint_loss(lg, s, l, self.cycles, self.mask, 1000, 10)

@@ -5,6 +5,7 @@ import unittest
 from pathlib import Path
 
 import numpy as np
+import yaml
 import torch
 
 from model.train import package, tensorfile
@@ -83,7 +84,6 @@ class PackageTest(unittest.TestCase):
         cfg = tiny_config()
         with TempDir() as d:
             package.export(d, cfg, NeuroScalarNet(cfg))
-            import yaml
             card = yaml.safe_load(Path(os.path.join(d, "model.yaml")).read_text())
             self.assertEqual(list(card)[:2], ["format", "variant"])
             self.assertEqual(card["format"], "neuroscalar-fp32")
@@ -117,6 +117,30 @@ class PackageTest(unittest.TestCase):
             Path(p).write_text(text.replace("length: 16", "length: 15"))
             with self.assertRaisesRegex(package.PackageError, "window"):
                 package.read(d)
+
+    def test_summed_table_is_validated(self):
+        cfg = tiny_config()
+        e = [0, 1, cfg.clip + 1]
+        good = {"edges": e, "scale": {n: [1.0, 2.0] for n in cfg.designs}}
+        one = cfg.designs[0]
+        bad = [({"edges": [0, 2, 1, cfg.clip + 1]}, "edges"),
+               ({"edges": [0, 1, cfg.clip]}, r"clip \+ 1"),
+               ({"scale": {one: [1.0, 2.0]}}, "needs exactly the designs"),
+               ({"scale": {n: [1.0, float("nan")] for n in cfg.designs}}, "positive finite"),
+               ({"scale": {n: [1.0, 0.0] for n in cfg.designs}}, "positive finite"),
+               ({"scale": {n: [1.0] for n in cfg.designs}}, "2 positive finite"),
+               ({"bins": 2}, "exactly 'edges' and 'scale'")]
+        with TempDir() as d:
+            cfg.summed = good
+            package.export(d, cfg, NeuroScalarNet(cfg))
+            self.assertEqual(package.read(d)[0].summed, good)
+            p = os.path.join(d, "model.yaml")
+            card = yaml.safe_load(Path(p).read_text())
+            for change, msg in bad:
+                card["targets"]["summed"] = {**good, **change}
+                Path(p).write_text(yaml.safe_dump(card))
+                with self.assertRaisesRegex(package.PackageError, "targets.summed.*" + msg):
+                    package.read(d)
 
 
 if __name__ == "__main__":

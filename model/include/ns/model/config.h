@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,21 @@ struct Architecture {
   int layer_input(int l) const { return l == 0 ? input_proj : output_width(); }
 };
 
+// targets.summed (docs/model-package.md; `python3 -m model.train calibrate --summed`): the cycles a
+// predicted value stands for when predictions are summed into an epoch's or a program's cycles.
+// Per-instruction latencies are the predictions themselves; rounding makes each the likeliest
+// value, which is not the mean of what it stands for. Empty: a sum is the predictions' sum.
+struct SummedCycles {
+  std::vector<int> edges;                  // bins [edges[b], edges[b + 1]) from 0 to clip + 1
+  std::vector<std::vector<double>> scale;  // [design][bin], positive
+
+  bool empty() const { return edges.empty(); }
+  // max(0, (p + 1) * scale[design][bin of p] - 1), or p when empty.
+  double expected(size_t design, uint32_t predicted) const;
+  // Per design, the summed cycles of n x D predictions (instruction-major).
+  std::vector<double> sums(std::span<const uint32_t> cycles, size_t designs) const;
+};
+
 struct ModelConfig {
   PackageFormat format = PackageFormat::Config;
   std::string variant;  // e.g. paper-bi-tied
@@ -44,6 +60,7 @@ struct ModelConfig {
   int clip = 1000;
   int threshold = 10;
   std::string transform = "log1p";
+  SummedCycles summed;
   std::vector<std::string> designs;
   // Free-form sections, kept verbatim (key order preserved) through load and save.
   nlohmann::ordered_json training = nlohmann::ordered_json::object();

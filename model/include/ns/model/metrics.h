@@ -7,7 +7,9 @@
 //   MAE, RMSE of p - g
 //   exact, within1, within2: fraction with |p - g| = 0, <= 1, <= 2
 //   CPI     predicted sum(p) / n and true sum(label) / n (labels not clipped); cpi_error =
-//           |CPI_pred - CPI_true| / CPI_true
+//           |CPI_pred - CPI_true| / CPI_true. With the card's targets.summed, sum(p) is the sum
+//           of the cycles each p stands for (SummedCycles::expected), here and in the epochs'
+//           total cycles below.
 // Across designs (D >= 2), per instruction (the paper's Table 7 and 6):
 //   kendall_tau  Kendall tau-b between predicted and true cycles over the D designs, averaged
 //                over instructions where it is defined (neither side all tied)
@@ -27,11 +29,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ns/model/config.h"
+
 namespace ns::model {
 
 class MetricsAccumulator {
  public:
-  MetricsAccumulator(std::vector<std::string> designs, int clip);
+  MetricsAccumulator(std::vector<std::string> designs, int clip, SummedCycles summed = {});
   // pred and labels: n x D, instruction-major, designs in the same order.
   void add(std::span<const uint32_t> pred, std::span<const uint32_t> labels);
   void merge(const MetricsAccumulator& other);
@@ -42,7 +46,8 @@ class MetricsAccumulator {
   struct Design {
     uint64_t rel5 = 0, exact = 0, within1 = 0, within2 = 0;
     double abs_err = 0, sq_err = 0;
-    uint64_t sum_pred = 0, sum_label = 0;
+    double sum_pred = 0;
+    uint64_t sum_label = 0;
     std::vector<uint64_t> histogram;  // of g, for RAE
   };
   struct Pair {
@@ -50,6 +55,7 @@ class MetricsAccumulator {
   };
   std::vector<std::string> designs_;
   int clip_;
+  SummedCycles summed_;
   uint64_t n_ = 0;
   std::vector<Design> d_;
   std::vector<Pair> pairs_;  // a < b, row-major over the upper triangle
