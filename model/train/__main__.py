@@ -147,11 +147,14 @@ def cmd_calibrate(args):
     else:
         rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
                                   classifier=not args.no_classifier, max_long=args.max_long_shift,
-                                  max_logit=args.max_logit_shift, per_regime=args.per_regime)
-        how = {"max_error": args.max_error, "per_regime": args.per_regime}
+                                  max_logit=args.max_logit_shift, per_regime=args.per_regime,
+                                  short=not args.no_short)
+        how = {"max_error": args.max_error, "per_regime": args.per_regime, "short": not args.no_short}
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
-    cfg.metrics = {**cfg.metrics, "calibration": {"programs": names, "windows": int(len(rows)),
-                                                  **how, "designs": rep},
+    record = {"programs": names, "windows": int(len(rows)), **how, "designs": rep}
+    if "calibration" in cfg.metrics:  # a package calibrated before (e.g. --no-short, then --summed)
+        record["previous"] = cfg.metrics["calibration"]
+    cfg.metrics = {**cfg.metrics, "calibration": record,
                    "calibrated": {k: round(v[k], 5) for k in v if k != "designs"}}
     package.export(args.out, cfg, net)
     print(json.dumps({"package": args.out, "calibration": rep}, indent=1))
@@ -340,6 +343,8 @@ def main(argv=None):
                    help="aggregate cycle error allowed; the best exact accuracy within it wins (default 0.02)")
     s.add_argument("--no-classifier", action="store_true",
                    help="leave the regime classifier alone (shift the regressor biases only)")
+    s.add_argument("--no-short", action="store_true",
+                   help="leave the short regressor alone (shift the long regressor and the long logit only)")
     s.add_argument("--max-long-shift", type=float, default=0.5, help="largest long-bias shift searched (default 0.5)")
     s.add_argument("--max-logit-shift", type=float, default=1.0, help="largest long-logit shift searched (default 1.0)")
     s.add_argument("--per-regime", action="store_true",

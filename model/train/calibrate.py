@@ -67,7 +67,8 @@ def _cycles(pred: np.ndarray, clip: int) -> np.ndarray:
 
 def search(margin, s, l, true, clip: int, max_error: float = 0.02,
            grid_cls=GRID_CLS, grid_long=GRID_LONG,
-           per_regime: int | None = None) -> tuple[float, float, float, dict]:
+           per_regime: int | None = None,
+           grid_short=GRID_SHORT) -> tuple[float, float, float, dict]:
     """Best (short shift, long shift, long-logit shift) for one design; returns them and
     before/after figures. margin = logits[1] - logits[0] per instruction; per_regime: the
     regime threshold in cycles, to balance short and long instructions separately."""
@@ -78,10 +79,10 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
         [(true < per_regime).astype(np.float32), (true >= per_regime).astype(np.float32)]
     totals = [max(float(true[g > 0].sum()), 1.0) for g in groups]
     # rows: candidate shifts; columns: instructions
-    cs = np.stack([_cycles(s + d, clip) for d in GRID_SHORT]).astype(np.float32)
+    cs = np.stack([_cycles(s + d, clip) for d in grid_short]).astype(np.float32)
     cl = np.stack([_cycles(l + d, clip) for d in grid_long]).astype(np.float32)
     eq_s, eq_l = (cs == tc).astype(np.float32), (cl == tc).astype(np.float32)
-    i0s, i0l = int(np.argmin(np.abs(GRID_SHORT))), int(np.argmin(np.abs(grid_long)))
+    i0s, i0l = int(np.argmin(np.abs(grid_short))), int(np.argmin(np.abs(grid_long)))
     err, exact, cost, shifts, before = [], [], [], [], None
     for dc in grid_cls:
         sel = (margin + dc > 0).astype(np.float32)
@@ -93,8 +94,8 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
             before = (float(e[i0s, i0l]), float(x[i0s, i0l]))
         err.append(e.ravel())
         exact.append(x.ravel())
-        cost.append((np.abs(GRID_SHORT)[:, None] + np.abs(grid_long)[None, :] + abs(dc)).ravel())
-        a, b = np.meshgrid(GRID_SHORT, grid_long, indexing="ij")
+        cost.append((np.abs(grid_short)[:, None] + np.abs(grid_long)[None, :] + abs(dc)).ravel())
+        a, b = np.meshgrid(grid_short, grid_long, indexing="ij")
         shifts.append(np.stack([a.ravel(), b.ravel(), np.full(a.size, dc)], 1))
     err, exact, cost, shifts = (np.concatenate(v) for v in (err, exact, cost, shifts))
     ok = np.flatnonzero(err <= max(max_error, err.min() + 1e-12))
@@ -147,16 +148,18 @@ def fit_summed(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, b
 
 def calibrate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, batch: int,
               device: str, max_error: float = 0.02, classifier: bool = True,
-              max_long: float = 0.5, max_logit: float = 1.0, per_regime: bool = False) -> dict:
-    """Shifts the head biases of every design in place (the long logit only with classifier);
-    returns what was done."""
+              max_long: float = 0.5, max_logit: float = 1.0, per_regime: bool = False,
+              short: bool = True) -> dict:
+    """Shifts the head biases of every design in place (the long logit only with classifier,
+    the short regressor's only with short); returns what was done."""
     margin, s, l, true = collect(net, windows, rows, batch, device)
     grid_long, grid_cls = grids(max_long, max_logit)
     report = {}
     for d, name in enumerate(cfg.designs):
         ds, dl, dc, fig = search(margin[d], s[d], l[d], true[d], cfg.clip, max_error,
                                  grid_cls if classifier else np.zeros(1), grid_long,
-                                 cfg.threshold if per_regime else None)
+                                 cfg.threshold if per_regime else None,
+                                 GRID_SHORT if short else np.zeros(1))
         head = net.heads[d]
         head.output_layer_short.bias.data += ds
         head.output_layer_long.bias.data += dl

@@ -23,6 +23,9 @@ class CalibrateTest(unittest.TestCase):
         self.assertTrue(math.log(1.5) - 0.3 < ds < math.log(1.5) - 0.1)  # 1s round up, 0s stay
         self.assertEqual(dl, 0.0)  # no long-regime rows: the smallest long shift wins
         self.assertEqual(dc, 0.0)
+        ds, _, _, fig = calibrate.search(margin, s, s + 3, true, clip=1000, grid_short=np.zeros(1))
+        self.assertEqual(ds, 0.0)  # calibrate --no-short: the short bias stays, and so does the error
+        self.assertAlmostEqual(fig["cycle_error_after"], 1.0)
 
     def test_search_moves_the_classifier_threshold_to_catch_missed_long_instructions(self):
         # 2% take 100 cycles but the classifier leans short on them (margin -0.6); the long
