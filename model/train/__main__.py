@@ -150,6 +150,8 @@ def cmd_calibrate(args):
                                   max_logit=args.max_logit_shift, per_regime=args.per_regime,
                                   short=not args.no_short)
         how = {"max_error": args.max_error, "per_regime": args.per_regime, "short": not args.no_short}
+        if cfg.summed:  # fitted on the unshifted predictions: it no longer holds
+            cfg.summed, how["summed_table_dropped"] = {}, True
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
     record = {"programs": names, "windows": int(len(rows)), **how, "designs": rep}
     if "calibration" in cfg.metrics:  # a package calibrated before (e.g. --no-short, then --summed)

@@ -118,6 +118,27 @@ class CliTest(unittest.TestCase):
             self.assert_error(["eval", "--package", pkg, "--dataset", os.path.join(t, "ds"),
                                "--predictions", t], "syn_t0.u32: missing")
 
+    def test_calibrate_summed_then_shifts(self):
+        with TempDir() as t:
+            ds = os.path.join(t, "ds")
+            run("synth", "--out", ds, "--train", "1", "--validation", "1", "--test", "1",
+                "--epochs", "2", "--epoch-len", "40")
+            pkg = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-bi-tied")
+            cal = lambda src, dst, *a: run("calibrate", "--package", src, "--dataset", ds, "--out",
+                                           os.path.join(t, dst), "--windows", "16", *a)
+            cal(pkg, "sum", "--summed")
+            card = config.load(os.path.join(t, "sum"))
+            self.assertTrue(card.summed)
+            self.assertEqual(card.metrics["calibration"]["method"], "summed")
+            cal(os.path.join(t, "sum"), "shift", "--no-short")  # the table would be stale: dropped
+            card = config.load(os.path.join(t, "shift"))
+            self.assertEqual(card.summed, {})
+            rec = card.metrics["calibration"]
+            self.assertTrue(rec["summed_table_dropped"])
+            self.assertFalse(rec["short"])
+            self.assertEqual(rec["previous"]["method"], "summed")
+            self.assertEqual({d["short_shift"] for d in rec["designs"].values()}, {0.0})
+
 
 if __name__ == "__main__":
     unittest.main()
