@@ -43,11 +43,15 @@ TEST(MetricsTest, CpiAndEpochTotalsUseTheSummedTable) {
   EXPECT_DOUBLE_EQ(r["designs"]["x"]["cpi_error"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(r["designs"]["x"]["exact"].get<double>(), 0.0);  // on the predictions
   EXPECT_DOUBLE_EQ(r["designs"]["y"]["cpi_pred"].get<double>(), 1.0);
-  // The epoch's totals tie (2, 2) with the table; without it x (0) beats y (2), as the labels say.
+  // The epoch's totals tie (2, 2) with the table, so no tau is defined for it; without the table
+  // x (0) beats y (2), as the labels (2, 6) say.
   EXPECT_DOUBLE_EQ(r["ranking"]["epochs"]["best_match"].get<double>(), 1.0);
+  EXPECT_EQ(r["ranking"]["epochs"]["kendall_tau_epochs"], 0);
   MetricsAccumulator plain({"x", "y"}, 4);
   plain.add(std::vector<uint32_t>{0, 1, 0, 1}, std::vector<uint32_t>{1, 3, 1, 3});
   EXPECT_DOUBLE_EQ(plain.result()["designs"]["x"]["cpi_pred"].get<double>(), 0.0);
+  EXPECT_EQ(plain.result()["ranking"]["epochs"]["kendall_tau_epochs"], 1);
+  EXPECT_DOUBLE_EQ(plain.result()["ranking"]["epochs"]["kendall_tau"].get<double>(), 1.0);
 }
 
 TEST(MetricsTest, EpochRankingUsesTheDesignsTotals) {

@@ -65,6 +65,11 @@ def _cycles(pred: np.ndarray, clip: int) -> np.ndarray:
     return np.clip(np.floor(np.expm1(pred) + 0.5), 0, clip)
 
 
+def _predicted(margin, s, l, clip: int) -> np.ndarray:
+    """The inference rule on raw head outputs: the regressor the classifier picks, rounded."""
+    return np.where(margin > 0, _cycles(l, clip), _cycles(s, clip))
+
+
 def search(margin, s, l, true, clip: int, max_error: float = 0.02,
            grid_cls=GRID_CLS, grid_long=GRID_LONG,
            per_regime: int | None = None,
@@ -101,7 +106,7 @@ def search(margin, s, l, true, clip: int, max_error: float = 0.02,
     ok = np.flatnonzero(err <= max(max_error, err.min() + 1e-12))
     i = ok[np.lexsort((cost[ok], -exact[ok]))[0]]  # most exact, then the smallest shifts
     if before is None:  # 0 is not in the classifier grid: score the unshifted heads
-        p = np.where(margin > 0, _cycles(l, clip), _cycles(s, clip))
+        p = _predicted(margin, s, l, clip)
         err0 = max(abs(float(p @ g) - t) / t for g, t in zip(groups, totals))
         before = (err0, float((p == tc).sum()))
     ds, dl, dc = (float(v) + 0.0 for v in shifts[i])
@@ -132,7 +137,7 @@ def fit_summed(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, b
     summed-cycle error and exactness, before (predictions summed) and after (the table)."""
     margin, s, l, true = collect(net, windows, rows, batch, device)
     true_c = np.minimum(true, cfg.clip)
-    pred = np.where(margin > 0, _cycles(l, cfg.clip), _cycles(s, cfg.clip)).astype(np.int64)
+    pred = _predicted(margin, s, l, cfg.clip).astype(np.int64)
     edges = summed_edges(cfg.clip)
     cfg.summed = {"edges": edges, "scale": {d: summed_scales(pred[i], true_c[i], edges)
                                             for i, d in enumerate(cfg.designs)}}

@@ -24,7 +24,8 @@ def joint_loss(logits, short, long, cycles, mask, clip: int, threshold: int, cls
                reg: str = "mse", huber_delta: float = 0.5, regressors: str = "regime",
                sum_weight: float = 0.0):
     """logits [D, B, T, 2], short/long [D, B, T] from the net; cycles [B, T, D] labels; mask [B, T]
-    (False on padding). Returns (loss, parts) with parts = {"cls", "reg"} detached floats.
+    (False on padding). Returns (loss, parts) with parts = {"cls", "reg"} detached floats (and
+    "sum" with sum_weight > 0).
 
     regressors='regime' trains the short regressor on positions whose true regime is short and
     the long one on the long positions (what each is selected for at inference); 'all' trains
