@@ -39,13 +39,13 @@ ModelView make_model_view(const ns::model::ModelPackage& p, int window_length, i
   m.weight_sets = a.weight_sets();
   m.out_width = a.output_width();
   m.head_hidden = a.head_hidden;
-  m.designs = c.designs;
+  m.designs = c.head_names();
   m.length = window_length > 0 ? window_length : c.window_length;
   m.target = window_target > 0 ? window_target : c.window_target;
   if (m.target < 1 || m.length < m.target || (m.length - m.target) % 2 != 0)
     throw CompileError(fmt::format("window L={}, T={} is invalid (need 1 <= T <= L and L - T even)",
                                    m.length, m.target));
-  if (m.designs.empty()) throw CompileError("model has no designs (head sets)");
+  if (m.designs.empty()) throw CompileError("model has no head sets");
   try {
     const auto codec = ns::model::int8::FeatureCodec::from_package(p);
     m.feature_bytes.assign(codec.bytes.begin(), codec.bytes.end());

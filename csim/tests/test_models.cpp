@@ -23,11 +23,17 @@ using namespace ntr;
 
 namespace {
 
-const ns::model::ModelPackage& package(const std::string& variant) {
-  static std::map<std::string, std::unique_ptr<ns::model::ModelPackage>> cache;
-  auto& p = cache[variant];
+// The variant's config with its own designs, or with the five designs of the shipped models and
+// their sum heads (10 head sets).
+const ns::model::ModelPackage& package(const std::string& variant, bool sum_heads) {
+  static std::map<std::pair<std::string, bool>, std::unique_ptr<ns::model::ModelPackage>> cache;
+  auto& p = cache[{variant, sum_heads}];
   if (!p) {
-    const auto cfg = ns::model::load_model_config(csim::testing::source_dir() / "configs" / "model" / (variant + ".yaml"));
+    auto cfg = ns::model::load_model_config(csim::testing::source_dir() / "configs" / "model" / (variant + ".yaml"));
+    if (sum_heads) {
+      cfg.designs = {"8w", "6w+ls", "rob", "lsq", "4w+mem"};
+      cfg.summed.heads = true;
+    }
     p = std::make_unique<ns::model::ModelPackage>(ns::model::make_random_int8_package(cfg, 17));
   }
   return *p;
@@ -39,17 +45,19 @@ struct Case {
   size_t instructions;
   int64_t max_windows_per_tile;  // 0: as the compiler chooses
   int window_length = 0, window_target = 0;  // 0: the card's (512, 128)
+  bool sum_heads = false;                    // five designs and their sum heads
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.variant << " on " << c.tiles << " tile(s), " << c.instructions << " instructions";
+  *os << c.variant << (c.sum_heads ? " with sum heads" : "") << " on " << c.tiles << " tile(s), "
+      << c.instructions << " instructions";
 }
 
 std::string name(const ::testing::TestParamInfo<Case>& i) {
   std::string v = i.param.variant;
   for (auto& c : v)
     if (c == '-') c = '_';
-  return v + "_" + std::to_string(i.param.tiles) + "tiles";
+  return v + (i.param.sum_heads ? "_sum_heads_" : "_") + std::to_string(i.param.tiles) + "tiles";
 }
 
 class ModelTest : public ::testing::TestWithParam<Case> {};
@@ -59,7 +67,7 @@ TEST_P(ModelTest, BitExactAndOnSchedule) {
   // The bidirectional variants at L = 512 do not fit 8 tiles' global buffers (each tile spills
   // its layer-0 outputs, 128 KiB, and neither the GWB nor a 160 KiB GIB bank has room): they run
   // there with a shorter window, on the reference too.
-  ns::model::ModelPackage pkg = package(c.variant);
+  ns::model::ModelPackage pkg = package(c.variant, c.sum_heads);
   if (c.window_length) {
     pkg.card.window_length = c.window_length;
     pkg.card.window_target = c.window_target;
@@ -73,7 +81,7 @@ TEST_P(ModelTest, BitExactAndOnSchedule) {
   const ns::model::Int8Reference ref(pkg);
   const auto feats = ns::model::synthetic_features(pkg.card.encoding, c.instructions, 5);
   const auto bytes = ref.codec().encode(feats);
-  const size_t D = static_cast<size_t>(pkg.card.designs_count());
+  const size_t D = static_cast<size_t>(pkg.card.head_sets());
   std::vector<int32_t> want(c.instructions * D), got(c.instructions * D, -1);
   ref.run_device(bytes, c.instructions, want);
 
@@ -102,7 +110,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"paper-bi-tied", 1, 300, 0}, Case{"paper-uni", 1, 300, 2}, Case{"bi-h128", 1, 300, 2},
                       Case{"paper-bi-tied", 2, 5 * 128 + 3, 0}, Case{"paper-uni", 2, 5 * 128 + 3, 0},
                       Case{"bi-h128", 2, 5 * 128 + 3, 0}, Case{"paper-bi-tied", 8, 24 * 64 - 20, 0, 256, 64},
-                      Case{"paper-uni", 8, 8 * 128 + 40, 0}, Case{"bi-h128", 8, 24 * 64 - 20, 0, 256, 64}),
+                      Case{"paper-uni", 8, 8 * 128 + 40, 0}, Case{"bi-h128", 8, 24 * 64 - 20, 0, 256, 64},
+                      // the shipped default's shape: L = 128, T = 64, 5 designs with sum heads
+                      Case{"paper-bi-tied", 1, 200, 0, 128, 64, true},
+                      Case{"paper-bi-tied", 8, 16 * 64 + 5, 0, 128, 64, true}),
     name);
 
 }  // namespace

@@ -70,7 +70,7 @@ Int8DevicePredictor::Int8DevicePredictor(const ModelPackage& p)
 
 void Int8DevicePredictor::predict_epoch(std::span<const int32_t> features, size_t n,
                                         std::span<uint32_t> cycles) {
-  const size_t D = static_cast<size_t>(card_.designs_count());
+  const size_t D = static_cast<size_t>(card_.head_sets());
   if (features.size() != n * static_cast<size_t>(card_.features()) || cycles.size() != n * D)
     throw ModelError(fmt::format("backend: {} features and {} outputs do not fit {} instructions",
                                  features.size(), cycles.size(), n));

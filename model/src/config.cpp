@@ -273,20 +273,28 @@ ModelConfig parse_model_config(std::string_view yaml, const std::string& origin)
   c.designs = r.strings(root, "designs", "designs", true);
   if (t["summed"]) {
     const auto s = r.map(t, "summed", "targets.summed");
-    r.only_keys(s, "targets.summed", {"edges", "scale"});
-    for (const auto& v : r.sequence(s, "edges", "targets.summed.edges"))
-      c.summed.edges.push_back(r.integer_value(v, "targets.summed.edges", 0, (1 << 20) + 1));
-    const auto sc = r.map(s, "scale", "targets.summed.scale");
-    for (const auto& kv : sc) {
-      const auto k = kv.first.as<std::string>();
-      if (std::find(c.designs.begin(), c.designs.end(), k) == c.designs.end())
-        r.fail("targets.summed.scale." + k,
-               fmt::format("not a design of the card ({})", fmt::join(c.designs, ", ")));
-    }
-    for (const auto& d : c.designs) {
-      auto& row = c.summed.scale.emplace_back();
-      for (const auto& v : r.sequence(sc, d, "targets.summed.scale." + d))
-        row.push_back(r.number_value(v, "targets.summed.scale." + d));
+    r.only_keys(s, "targets.summed", {"heads", "edges", "scale"});
+    if (s["heads"]) {
+      if (s["edges"] || s["scale"])
+        r.fail("targets.summed", "holds either heads or a table (edges, scale), not both");
+      if (!r.boolean(s, "heads", "targets.summed.heads", false))
+        r.fail("targets.summed.heads", "must be true when given (sum heads)");
+      c.summed.heads = true;
+    } else {
+      for (const auto& v : r.sequence(s, "edges", "targets.summed.edges"))
+        c.summed.edges.push_back(r.integer_value(v, "targets.summed.edges", 0, (1 << 20) + 1));
+      const auto sc = r.map(s, "scale", "targets.summed.scale");
+      for (const auto& kv : sc) {
+        const auto k = kv.first.as<std::string>();
+        if (std::find(c.designs.begin(), c.designs.end(), k) == c.designs.end())
+          r.fail("targets.summed.scale." + k,
+                 fmt::format("not a design of the card ({})", fmt::join(c.designs, ", ")));
+      }
+      for (const auto& d : c.designs) {
+        auto& row = c.summed.scale.emplace_back();
+        for (const auto& v : r.sequence(sc, d, "targets.summed.scale." + d))
+          row.push_back(r.number_value(v, "targets.summed.scale." + d));
+      }
     }
   }
   for (const char* k : {"training", "metrics", "quantization"}) {
@@ -348,7 +356,7 @@ void validate_config(const ModelConfig& c, const std::string& origin) {
     r.fail("targets.threshold", fmt::format("{} is not in [1, clip = {}]", c.threshold, c.clip));
   if (c.transform != "log1p")
     r.fail("targets.transform", "unknown transform '" + c.transform + "' (known: log1p)");
-  if (const auto& s = c.summed; !s.empty()) {
+  if (const auto& s = c.summed; !s.empty() && !s.heads) {
     const auto& e = s.edges;
     bool ok = e.size() >= 2 && e.front() == 0 && e.back() == c.clip + 1;
     for (size_t i = 1; ok && i < e.size(); ++i) ok = e[i - 1] < e[i];
@@ -392,7 +400,9 @@ nlohmann::ordered_json to_json(const ModelConfig& c) {
   j["encoding"] = {{"name", c.encoding}, {"features", c.feature_names}};
   j["window"] = {{"length", c.window_length}, {"target", c.window_target}};
   j["targets"] = {{"clip", c.clip}, {"threshold", c.threshold}, {"transform", c.transform}};
-  if (!c.summed.empty()) {
+  if (c.summed.heads) {
+    j["targets"]["summed"] = {{"heads", true}};
+  } else if (!c.summed.empty()) {
     ojson scale = ojson::object();
     for (size_t d = 0; d < c.designs.size(); ++d) scale[c.designs[d]] = c.summed.scale[d];
     j["targets"]["summed"] = {{"edges", c.summed.edges}, {"scale", scale}};
@@ -419,10 +429,23 @@ double SummedCycles::expected(size_t design, uint32_t predicted) const {
   return std::max(0.0, (double(predicted) + 1.0) * row[std::min(bin, row.size() - 1)] - 1.0);
 }
 
+double SummedCycles::value(size_t design, std::span<const uint32_t> row, size_t designs) const {
+  return heads ? double(row[designs + design]) : expected(design, row[design]);
+}
+
 std::vector<double> SummedCycles::sums(std::span<const uint32_t> cycles, size_t designs) const {
+  const size_t k = columns(designs);
   std::vector<double> s(designs, 0.0);
-  for (size_t i = 0; i < cycles.size(); ++i) s[i % designs] += expected(i % designs, cycles[i]);
+  for (size_t i = 0; i + k <= cycles.size(); i += k)
+    for (size_t d = 0; d < designs; ++d) s[d] += value(d, cycles.subspan(i, k), designs);
   return s;
+}
+
+std::vector<std::string> ModelConfig::head_names() const {
+  std::vector<std::string> n = designs;
+  if (summed.heads)
+    for (const auto& d : designs) n.push_back(d + ".sum");
+  return n;
 }
 
 int64_t parameter_count(const ModelConfig& c) {
@@ -432,7 +455,7 @@ int64_t parameter_count(const ModelConfig& c) {
   for (int l = 0; l < a.layers; ++l)
     n += a.weight_sets() * (G * a.layer_input(l) + G * H + 2 * G);
   const int64_t head = a.head_hidden * Y + a.head_hidden + 2 * a.head_hidden + 2 + 2 * (Y + 1);
-  return n + c.designs_count() * head;
+  return n + c.head_sets() * head;
 }
 
 }  // namespace ns::model

@@ -101,7 +101,7 @@ struct Fp32Model::Impl {
     const int F = card.features(), T = plan.target, C = plan.context();
     // A unidirectional model's targets never see the right context: skip it (same outputs).
     const int L = card.arch.directions == 1 ? C + T : plan.length;
-    const int B = static_cast<int>(windows.size()), D = card.designs_count();
+    const int B = static_cast<int>(windows.size()), D = card.head_sets();
     const auto& a = card.arch;
     const Eigen::Index N = static_cast<Eigen::Index>(L) * B;
 
@@ -218,7 +218,7 @@ Fp32Model::Fp32Model(const ModelPackage& p, RunOptions options) : impl_(std::mak
                           matrix(p, rnn_name("weight_hh", l, s), 4 * H, H),
                           vector(p, rnn_name("bias_ih", l, s)) + vector(p, rnn_name("bias_hh", l, s))});
   const int Y = a.output_width();
-  for (int d = 0; d < p.card.designs_count(); ++d) {
+  for (int d = 0; d < p.card.head_sets(); ++d) {
     Head h;
     h.w1 = matrix(p, head_name(d, "cls_fc1.weight"), a.head_hidden, Y);
     h.b1 = vector(p, head_name(d, "cls_fc1.bias"));
@@ -247,7 +247,7 @@ void Fp32Model::predict(std::span<const int32_t> features, size_t n, const Fp32O
 }
 
 std::vector<uint32_t> Fp32Model::predict(std::span<const int32_t> features, size_t n) const {
-  std::vector<uint32_t> cycles(n * static_cast<size_t>(impl_->card.designs_count()));
+  std::vector<uint32_t> cycles(n * static_cast<size_t>(impl_->card.head_sets()));
   predict(features, n, Fp32Outputs{.cycles = cycles});
   return cycles;
 }
@@ -256,7 +256,7 @@ void Fp32Model::run_windows(std::span<const int32_t> features, size_t n,
                             std::span<const size_t> windows, const Fp32Outputs& out,
                             Fp32Observer* observer) const {
   const auto& m = *impl_;
-  const size_t F = static_cast<size_t>(m.card.features()), D = static_cast<size_t>(m.card.designs_count()),
+  const size_t F = static_cast<size_t>(m.card.features()), D = static_cast<size_t>(m.card.head_sets()),
                Y = static_cast<size_t>(m.card.arch.output_width());
   if (features.size() != n * F)
     throw ModelError(fmt::format("FP32 model: {} feature values for {} instructions of {} features",

@@ -46,7 +46,7 @@ struct Workspace {
 
 CycleDecoder CycleDecoder::from_package(const ModelPackage& p) {
   CycleDecoder d;
-  for (int k = 0; k < p.card.designs_count(); ++k) d.theta_.push_back(ints(p, head_name(k, "cycles_threshold")));
+  for (int k = 0; k < p.card.head_sets(); ++k) d.theta_.push_back(ints(p, head_name(k, "cycles_threshold")));
   return d;
 }
 
@@ -190,7 +190,7 @@ struct Int8Reference::Impl {
     // A unidirectional model's targets never see the right context: skip it (same outputs), except
     // when tracing, so the trace holds every position a device may compute.
     const int L = a.directions == 1 && !tr ? C + T : plan.length;
-    const int H = a.hidden, Y = a.output_width(), D = card.designs_count();
+    const int H = a.hidden, Y = a.output_width(), D = card.head_sets();
     const Eigen::Index N = static_cast<Eigen::Index>(L) * B;
     const int trace_col = 0;  // a traced batch holds only the traced window
 
@@ -294,7 +294,7 @@ Int8Reference::Int8Reference(const ModelPackage& p, RunOptions options) : impl_(
                              ints(p, rnn_name("shift", l, s))});
       m.rnn_hh[l].push_back(weights(p, rnn_name("weight_hh", l, s), 4 * H, H));
     }
-  for (int d = 0; d < p.card.designs_count(); ++d)
+  for (int d = 0; d < p.card.head_sets(); ++d)
     m.heads.push_back({{weights(p, head_name(d, "cls_fc1.weight"), a.head_hidden, Y),
                         ints(p, head_name(d, "cls_fc1.bias")), ints(p, head_name(d, "cls_fc1.mult")),
                         ints(p, head_name(d, "cls_fc1.shift"))},
@@ -314,8 +314,8 @@ const CycleDecoder& Int8Reference::decoder() const { return impl_->decoder; }
 void Int8Reference::run_device(std::span<const int8_t> bytes, size_t n, std::span<int32_t> r) const {
   const auto& m = *impl_;
   m.check_inputs(bytes, n);
-  if (r.size() != n * static_cast<size_t>(m.card.designs_count()))
-    throw ModelError(fmt::format("INT8 reference: output must hold {} x {} values", n, m.card.designs_count()));
+  if (r.size() != n * static_cast<size_t>(m.card.head_sets()))
+    throw ModelError(fmt::format("INT8 reference: output must hold {} x {} values", n, m.card.head_sets()));
   const WindowPlan plan(n, m.card.window_length, m.card.window_target);
   std::vector<size_t> windows(plan.count());
   for (size_t k = 0; k < windows.size(); ++k) windows[k] = k;
@@ -336,7 +336,7 @@ void Int8Reference::predict(std::span<const int32_t> features, size_t n, std::sp
                                  features.size(), n, m.card.features()));
   std::vector<int32_t> own;
   if (r.empty()) {
-    own.resize(n * static_cast<size_t>(m.card.designs_count()));
+    own.resize(n * static_cast<size_t>(m.card.head_sets()));
     r = own;
   }
   run_device(m.codec.encode(features), n, r);
@@ -344,7 +344,7 @@ void Int8Reference::predict(std::span<const int32_t> features, size_t n, std::sp
 }
 
 std::vector<uint32_t> Int8Reference::predict(std::span<const int32_t> features, size_t n) const {
-  std::vector<uint32_t> cycles(n * static_cast<size_t>(impl_->card.designs_count()));
+  std::vector<uint32_t> cycles(n * static_cast<size_t>(impl_->card.head_sets()));
   predict(features, n, cycles);
   return cycles;
 }
@@ -361,11 +361,11 @@ Int8WindowTrace Int8Reference::trace_window(std::span<const int8_t> bytes, size_
   tr.length = plan.length;
   tr.target = plan.target;
   tr.row_bytes = m.codec.row_bytes();
-  std::vector<int32_t> r(n * static_cast<size_t>(m.card.designs_count()));
+  std::vector<int32_t> r(n * static_cast<size_t>(m.card.head_sets()));
   Workspace ws;
   const size_t windows[1] = {k};
   m.run_batch(bytes, m.codec.padding_row(), plan, windows, ws, r, &tr);
-  for (int d = 0; d < m.card.designs_count(); ++d) {
+  for (int d = 0; d < m.card.head_sets(); ++d) {
     auto& h = tr.heads[static_cast<size_t>(d)];
     for (int32_t v : h.r) h.cycles.push_back(int8::cycles_from_r(m.decoder.thresholds(d), v));
   }

@@ -53,17 +53,19 @@ MetricsAccumulator::MetricsAccumulator(std::vector<std::string> designs, int cli
 }
 
 void MetricsAccumulator::add(std::span<const uint32_t> pred, std::span<const uint32_t> labels) {
-  const size_t D = designs_.size();
-  if (pred.size() != labels.size() || pred.size() % D != 0)
-    throw ModelError(fmt::format("metrics: {} predictions and {} labels for {} designs", pred.size(),
-                                 labels.size(), D));
-  const size_t n = pred.size() / D;
+  const size_t D = designs_.size(), K = summed_.columns(D);
+  if (labels.size() % D != 0 || pred.size() != labels.size() / D * K)
+    throw ModelError(fmt::format("metrics: {} predictions and {} labels for {} designs ({} "
+                                 "predictions per instruction)",
+                                 pred.size(), labels.size(), D, K));
+  const size_t n = labels.size() / D;
   std::vector<int64_t> g(D), p(D);
   for (size_t i = 0; i < n; ++i) {
+    const auto row = pred.subspan(i * K, K);
     for (size_t d = 0; d < D; ++d) {
       const uint32_t raw = labels[i * D + d];
       g[d] = std::min<int64_t>(raw, clip_);
-      p[d] = pred[i * D + d];
+      p[d] = row[d];
       auto& m = d_[d];
       const int64_t e = p[d] - g[d];
       m.exact += e == 0;
@@ -72,7 +74,7 @@ void MetricsAccumulator::add(std::span<const uint32_t> pred, std::span<const uin
       m.rel5 += 20 * std::abs(e) <= g[d];
       m.abs_err += double(std::abs(e));
       m.sq_err += double(e) * double(e);
-      m.sum_pred += summed_.expected(d, static_cast<uint32_t>(p[d]));
+      m.sum_pred += summed_.value(d, row, D);
       m.sum_label += raw;
       ++m.histogram[static_cast<size_t>(g[d])];
     }

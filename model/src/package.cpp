@@ -82,7 +82,7 @@ void validate_int8_values(const ModelPackage& p, const std::string& origin) {
       }
     }
   const std::vector<int64_t> y_in(static_cast<size_t>(a.output_width()), 128);
-  for (int d = 0; d < c.designs_count(); ++d) {
+  for (int d = 0; d < c.head_sets(); ++d) {
     check_requant(p, head_name(d, "cls_fc1."), origin);
     check_accumulators(p, head_name(d, "cls_fc1.weight"), head_name(d, "cls_fc1.bias"), y_in, origin);
     check_accumulators(p, head_name(d, "cls_fc2.weight"), head_name(d, "cls_fc2.bias"),
@@ -132,7 +132,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
         add(rnn_name("bias_ih", l, set), f, {G});
         add(rnn_name("bias_hh", l, set), f, {G});
       }
-    for (int d = 0; d < c.designs_count(); ++d) {
+    for (int d = 0; d < c.head_sets(); ++d) {
       add(head_name(d, "cls_fc1.weight"), f, {A, Y});
       add(head_name(d, "cls_fc1.bias"), f, {A});
       add(head_name(d, "cls_fc2.weight"), f, {2, A});
@@ -153,7 +153,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
         add(rnn_name("weight_hh", l, set), i8, {G, H});
         for (const char* k : {"bias", "mult", "shift"}) add(rnn_name(k, l, set), i32, {G});
       }
-    for (int d = 0; d < c.designs_count(); ++d) {
+    for (int d = 0; d < c.head_sets(); ++d) {
       add(head_name(d, "cls_fc1.weight"), i8, {A, Y});
       for (const char* k : {"bias", "mult", "shift"})
         add(head_name(d, std::string("cls_fc1.") + k), i32, {A});

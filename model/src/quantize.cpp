@@ -110,7 +110,7 @@ struct Calibrator::Impl {
 
 Calibrator::Calibrator(const Fp32Model& model) : impl_(std::make_unique<Impl>(model)) {
   const auto& c = model.card();
-  impl_->stats.head_a.resize(static_cast<size_t>(c.designs_count()));
+  impl_->stats.head_a.resize(static_cast<size_t>(c.head_sets()));
   impl_->stats.feature_min.assign(static_cast<size_t>(c.features()), INT32_MAX);
   impl_->stats.feature_max.assign(static_cast<size_t>(c.features()), INT32_MIN);
 }
@@ -119,7 +119,7 @@ Calibrator::~Calibrator() = default;
 void Calibrator::add_epoch(std::span<const int32_t> features, size_t n, size_t max_windows) {
   if (n == 0) return;
   const auto& c = impl_->model.card();
-  const size_t F = static_cast<size_t>(c.features()), D = static_cast<size_t>(c.designs_count());
+  const size_t F = static_cast<size_t>(c.features()), D = static_cast<size_t>(c.head_sets());
   if (features.size() != n * F)
     throw ModelError(fmt::format("calibration: {} feature values for {} instructions of {} features",
                                  features.size(), n, F));
@@ -151,7 +151,7 @@ ModelPackage quantize(const ModelPackage& fp32, const CalibrationStats& stats,
   const ModelConfig& c = fp32.card;
   const auto& a = c.arch;
   const int F = c.features(), P = a.input_proj, H = a.hidden, Y = a.output_width(),
-            A = a.head_hidden, D = c.designs_count();
+            A = a.head_hidden, D = c.head_sets();
   if (stats.instructions == 0 || stats.u_abs.empty())
     throw ModelError("quantize: calibration saw no instructions");
   if (static_cast<int>(stats.feature_min.size()) != F || static_cast<int>(stats.head_a.size()) != D)
@@ -259,6 +259,7 @@ ModelPackage quantize(const ModelPackage& fp32, const CalibrationStats& stats,
 
   // Heads (section 7) and cycle thresholds (section 8).
   nlohmann::ordered_json head_scales = nlohmann::ordered_json::array();
+  const auto head_names = c.head_names();
   for (int d = 0; d < D; ++d) {
     const double s_a = std::max(percentile_of(stats.head_a[d], options.percentile) / 127.0, 1e-6);
     {
@@ -306,7 +307,7 @@ ModelPackage quantize(const ModelPackage& fp32, const CalibrationStats& stats,
           fp32.get<float>(head_name(d, "output_layer_long.bias"))[0]}},
         s_y, "reg");
     T[head_name(d, "cycles_threshold")] = Tensor({c.clip}, int8::cycle_thresholds(s_r, c.clip));
-    head_scales.push_back({{"design", c.designs[d]}, {"cls_fc1_output", s_a}, {"regressor", s_r}});
+    head_scales.push_back({{"design", head_names[static_cast<size_t>(d)]}, {"cls_fc1_output", s_a}, {"regressor", s_r}});
   }
   const auto& sig = int8::sigmoid_table();
   const auto& tnh = int8::tanh_table();

@@ -158,6 +158,32 @@ TEST(ModelConfigTest, SummedCyclesTable) {
                "targets.summed.bins");
 }
 
+TEST(ModelConfigTest, SumHeads) {
+  const std::string head =
+      "variant: v\narchitecture: {type: lstm, input_proj: 8, hidden: 8, layers: 1, directions: 1, "
+      "head_hidden: 4}\nencoding: {name: paper13}\nwindow: {length: 4, target: 2}\n"
+      "designs: [a, b]\ntargets: {clip: 4, threshold: 2, summed: ";
+  const auto card = [&](const std::string& summed) { return head + summed + "}\n"; };
+  const ModelConfig c = parse_model_config(card("{heads: true}"), "cfg.yaml");
+  EXPECT_TRUE(c.summed.heads);
+  EXPECT_EQ(c.head_sets(), 4);
+  EXPECT_EQ(c.head_names(), (std::vector<std::string>{"a", "b", "a.sum", "b.sum"}));
+  ModelConfig plain = c;
+  plain.summed = {};
+  // two more head sets of 4 x 8 + 4 (cls_fc1), 2 x 4 + 2 (cls_fc2), 2 x (8 + 1) (regressors)
+  EXPECT_EQ(parameter_count(c), parameter_count(plain) + 2 * 64);
+  // 2 instructions x (latencies a, b, then sum heads a, b): sums add the sum heads' values.
+  const std::vector<uint32_t> cycles = {1, 2, 5, 7, 0, 3, 4, 6};
+  EXPECT_EQ(c.summed.sums(cycles, 2), (std::vector<double>{9.0, 13.0}));
+  EXPECT_DOUBLE_EQ(c.summed.value(1, std::span(cycles).first(4), 2), 7.0);
+  EXPECT_EQ(to_json(parse_model_config(to_yaml(c), "roundtrip")), to_json(c));
+  EXPECT_NE(to_yaml(c).find("heads: true"), std::string::npos);
+
+  expect_error(card("{heads: false}"), "targets.summed.heads");
+  expect_error(card("{heads: 1x}"), "targets.summed.heads");
+  expect_error(card("{heads: true, edges: [0, 5], scale: {a: [1], b: [1]}}"), "not both");
+}
+
 TEST(ModelConfigTest, MissingFileIsAClearError) {
   EXPECT_THROW(load_model_config("no/such/config.yaml"), ModelError);
 }

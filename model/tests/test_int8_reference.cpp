@@ -46,7 +46,7 @@ std::vector<int32_t> oracle(const ModelPackage& q, std::span<const int32_t> raw,
   const auto& cd = q.card;
   const auto& A = cd.arch;
   const int F = cd.features(), P = A.input_proj, H = A.hidden, Y = A.output_width(),
-            L = cd.window_length, T = cd.window_target, C = (L - T) / 2, D = cd.designs_count();
+            L = cd.window_length, T = cd.window_target, C = (L - T) / 2, D = cd.head_sets();
   auto I8 = [&](const std::string& s) { return q.get<int8_t>(s); };
   auto I32 = [&](const std::string& s) { return q.get<int32_t>(s); };
   const auto zero = I32("features.zero"), shift = I32("features.shift"), nb = I32("features.bytes");

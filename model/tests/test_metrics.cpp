@@ -54,6 +54,23 @@ TEST(MetricsTest, CpiAndEpochTotalsUseTheSummedTable) {
   EXPECT_DOUBLE_EQ(plain.result()["ranking"]["epochs"]["kendall_tau"].get<double>(), 1.0);
 }
 
+TEST(MetricsTest, CpiAndEpochTotalsUseTheSumHeads) {
+  SummedCycles heads;
+  heads.heads = true;
+  MetricsAccumulator m({"x", "y"}, 4, heads);
+  // Per instruction: latencies x, y, then the sum heads x, y. Labels x 1, 1 and y 3, 3.
+  m.add(std::vector<uint32_t>{1, 2, 2, 4, 1, 3, 1, 3}, std::vector<uint32_t>{1, 3, 1, 3});
+  const auto r = m.result();
+  EXPECT_DOUBLE_EQ(r["designs"]["x"]["exact"].get<double>(), 1.0);  // on the latencies
+  EXPECT_DOUBLE_EQ(r["designs"]["y"]["exact"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(r["designs"]["x"]["cpi_pred"].get<double>(), 1.5);  // (2 + 1) / 2
+  EXPECT_DOUBLE_EQ(r["designs"]["y"]["cpi_pred"].get<double>(), 3.5);  // (4 + 3) / 2
+  EXPECT_DOUBLE_EQ(r["ranking"]["epochs"]["kendall_tau"].get<double>(), 1.0);  // 3 < 7, as 2 < 6
+  // The latencies alone rank the instructions: x first in both, on both sides.
+  EXPECT_DOUBLE_EQ(r["ranking"]["best_match"].get<double>(), 1.0);
+  EXPECT_THROW(m.add(std::vector<uint32_t>{1, 2, 3}, std::vector<uint32_t>{1, 3}), ModelError);
+}
+
 TEST(MetricsTest, EpochRankingUsesTheDesignsTotals) {
   MetricsAccumulator m({"x", "y"}, 1000);
   // Every instruction ranks x first (or ties), but the epoch's totals make y truly better.

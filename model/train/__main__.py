@@ -141,17 +141,22 @@ def _package_windows(args):
 def cmd_calibrate(args):
     from . import calibrate, evaluate, package
     dev, cfg, net, names, win, rows = _package_windows(args)
+    how = {}
+    if cfg.summed and not cfg.sum_heads and not args.summed:
+        # a table fitted on the unshifted predictions no longer holds
+        cfg.summed, how["summed_table_dropped"] = {}, True
+    if calibrate.set_sum_heads(net, cfg, args.sum_heads):  # new ones are fresh copies
+        how["sum_heads_dropped"] = True
     if args.summed:
         rep = calibrate.fit_summed(net, cfg, win, rows, args.batch, dev)
-        how = {"method": "summed"}
+        how["method"] = "summed"
     else:
         rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
                                   classifier=not args.no_classifier, max_long=args.max_long_shift,
                                   max_logit=args.max_logit_shift, per_regime=args.per_regime,
                                   short=not args.no_short)
-        how = {"max_error": args.max_error, "per_regime": args.per_regime, "short": not args.no_short}
-        if cfg.summed:  # fitted on the unshifted predictions: it no longer holds
-            cfg.summed, how["summed_table_dropped"] = {}, True
+        how.update(max_error=args.max_error, per_regime=args.per_regime, short=not args.no_short,
+                   sum_heads=args.sum_heads)
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
     record = {"programs": names, "windows": int(len(rows)), **how, "designs": rep}
     if "calibration" in cfg.metrics:  # a package calibrated before (e.g. --no-short, then --summed)
@@ -165,6 +170,9 @@ def cmd_calibrate(args):
 def cmd_refit(args):
     from . import package, refit
     dev, cfg, net, names, win, rows = _package_windows(args)
+    if cfg.sum_heads:
+        raise ValueError(f"refit: {args.package} has sum heads; refit the package before "
+                         "`calibrate --sum-heads`")
     rep = refit.refit(net, cfg, win, rows, args.batch, dev)
     cfg.training = {**cfg.training, "long_refit": {"loss": "poisson", "programs": names,
                                                    "windows": int(len(rows)), "designs": rep}}
@@ -351,9 +359,14 @@ def main(argv=None):
     s.add_argument("--max-logit-shift", type=float, default=1.0, help="largest long-logit shift searched (default 1.0)")
     s.add_argument("--per-regime", action="store_true",
                    help="match the summed cycles of short and of long instructions (true regime) separately")
-    s.add_argument("--summed", action="store_true",
-                   help="keep the network as trained and fit targets.summed instead: the cycles each "
-                        "predicted value stands for in summed cycles (CPI); the shift options are unused")
+    how_summed = s.add_mutually_exclusive_group()
+    how_summed.add_argument("--summed", action="store_true",
+                            help="keep the network as trained and fit targets.summed instead: the "
+                                 "cycles each predicted value stands for in summed cycles (CPI); "
+                                 "the shift options are unused")
+    how_summed.add_argument("--sum-heads", action="store_true",
+                            help="keep the design heads as trained and shift a copy of them, the sum "
+                                 "heads, whose predictions sums (CPI) add up instead")
     s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("refit", help="refit each design's long regressor as a Poisson regression on the "

@@ -21,11 +21,22 @@ right. `summed` keeps the network as trained, so each instruction's prediction s
 likeliest value, and instead fits targets.summed: per design and per bin of predicted cycles p,
 the scale with which (p + 1) * scale - 1 is, summed over the validation instructions predicted
 in that bin, their true cycles. Summed cycles (CPI) use it; per-instruction latencies are the
-predictions themselves."""
+predictions themselves.
+
+`sum_heads` keeps both: the package gets a second head set per design, a copy of the design's
+heads whose three biases are shifted as above, and the design's own heads stay as trained.
+Per-instruction latencies come from the design heads (the likeliest values), sums from the sum
+heads (the shifts' unbiased totals). Unlike the table, the shifts move instructions near a
+rounding boundary and across the classifier's threshold, not every instruction of a predicted
+value; unlike plain shifts, they cost no exactness. The device runs twice the heads (a few
+percent of a predicted instruction's MACs)."""
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
+from torch import nn
 
 from . import data
 from .config import ModelConfig
@@ -151,21 +162,35 @@ def fit_summed(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, b
     return report
 
 
+def set_sum_heads(net, cfg: ModelConfig, on: bool) -> bool:
+    """Gives the network (in place) sum heads, fresh copies of the design heads, or (not on)
+    none; sets cfg.summed to match. Returns whether it dropped sum heads the network had."""
+    D, had = len(cfg.designs), cfg.sum_heads
+    design_heads = list(net.heads)[:D]
+    net.heads = nn.ModuleList(design_heads + ([copy.deepcopy(h) for h in design_heads] if on else []))
+    if on or had:
+        cfg.summed = {"heads": True} if on else {}
+    return had
+
+
 def calibrate(net, cfg: ModelConfig, windows: data.Windows, rows: np.ndarray, batch: int,
               device: str, max_error: float = 0.02, classifier: bool = True,
               max_long: float = 0.5, max_logit: float = 1.0, per_regime: bool = False,
               short: bool = True) -> dict:
     """Shifts the head biases of every design in place (the long logit only with classifier,
-    the short regressor's only with short); returns what was done."""
+    the short regressor's only with short); returns what was done. With sum heads
+    (set_sum_heads) it shifts those and leaves the design heads as they are."""
     margin, s, l, true = collect(net, windows, rows, batch, device)
     grid_long, grid_cls = grids(max_long, max_logit)
+    first = len(cfg.designs) if cfg.sum_heads else 0
     report = {}
     for d, name in enumerate(cfg.designs):
-        ds, dl, dc, fig = search(margin[d], s[d], l[d], true[d], cfg.clip, max_error,
+        k = first + d
+        ds, dl, dc, fig = search(margin[k], s[k], l[k], true[d], cfg.clip, max_error,
                                  grid_cls if classifier else np.zeros(1), grid_long,
                                  cfg.threshold if per_regime else None,
                                  GRID_SHORT if short else np.zeros(1))
-        head = net.heads[d]
+        head = net.heads[k]
         head.output_layer_short.bias.data += ds
         head.output_layer_long.bias.data += dl
         head.cls_fc2.bias.data[1] += dc

@@ -74,13 +74,24 @@ class ModelConfig:
     training: dict = field(default_factory=dict)
     description: str = ""
     metrics: dict = field(default_factory=dict)
-    # targets.summed (calibrate --summed): {"edges": [...], "scale": {design: [...]}}; empty: the
-    # summed cycles are the sum of the predicted cycles
+    # targets.summed: a table (calibrate --summed) {"edges": [...], "scale": {design: [...]}}, or
+    # sum heads (calibrate --sum-heads) {"heads": True}; empty: the summed cycles are the sum of
+    # the predicted cycles
     summed: dict = field(default_factory=dict)
 
     @property
     def features(self) -> int:
         return len(self.feature_names)
+
+    @property
+    def sum_heads(self) -> bool:
+        return bool(self.summed.get("heads"))
+
+    @property
+    def head_sets(self) -> int:
+        """Head sets of the network: one per design, then with sum heads one more per design
+        (head sets D..2D-1) whose predictions are what sums add up."""
+        return len(self.designs) * (2 if self.sum_heads else 1)
 
     @property
     def context(self) -> int:
@@ -104,9 +115,13 @@ class ModelConfig:
         self.encoding, self.feature_names = name, list(ENCODINGS[name])
 
     def expected_cycles(self, cyc: np.ndarray) -> np.ndarray:
-        """Predicted cycles [..., D] (designs last) -> the cycles they stand for in a sum:
-        max(0, (p + 1) * scale[design][bin of p] - 1) with targets.summed, else p itself."""
+        """Predicted cycles [..., head_sets] (head sets last) -> the cycles they stand for in a
+        sum [..., D]: the sum heads' predictions, max(0, (p + 1) * scale[design][bin of p] - 1)
+        with a table, else p itself."""
         cyc = np.asarray(cyc)
+        D = len(self.designs)
+        if self.sum_heads:
+            return cyc[..., D:].astype(np.float64)
         if not self.summed:
             return cyc.astype(np.float64)
         b = np.searchsorted(np.asarray(self.summed["edges"]), cyc, side="right") - 1
@@ -125,7 +140,7 @@ class ModelConfig:
         for l in range(self.layers):
             n += self.weight_sets * (G * self.layer_input(l) + G * H + 2 * G)
         head = K * Y + K + 2 * K + 2 + 2 * (Y + 1)
-        return n + len(self.designs) * head
+        return n + self.head_sets * head
 
     def macs_per_position(self) -> int:
         """Multiply-accumulates of the projection and the LSTM for one window position."""
@@ -147,7 +162,7 @@ class ModelConfig:
         """MACs per predicted instruction: the backbone runs positions_needed() positions for
         T predictions."""
         return (self.macs_per_position() * self.positions_needed() / self.target
-                + len(self.designs) * self.macs_per_head())
+                + self.head_sets * self.macs_per_head())
 
     def card(self, fmt: str = "neuroscalar-fp32") -> dict:
         """The card (model.yaml) fields; training/metrics sections as they are now."""
@@ -160,7 +175,9 @@ class ModelConfig:
         c["encoding"] = {"name": self.encoding, "features": list(self.feature_names)}
         c["window"] = {"length": self.length, "target": self.target}
         c["targets"] = {"clip": self.clip, "threshold": self.threshold, "transform": "log1p"}
-        if self.summed:
+        if self.sum_heads:
+            c["targets"]["summed"] = {"heads": True}
+        elif self.summed:
             c["targets"]["summed"] = {"edges": [int(e) for e in self.summed["edges"]],
                                       "scale": {d: [float(v) for v in self.summed["scale"][d]]
                                                 for d in self.designs}}
@@ -257,11 +274,19 @@ def parse(doc, origin: str) -> ModelConfig:
 
 
 def _summed(s, clip: int, designs: list, origin: str) -> dict:
-    """targets.summed: bins edges[b] <= p < edges[b+1] from 0 to clip + 1, and per design one
-    positive finite scale per bin (docs/model-package.md)."""
+    """targets.summed: {heads: true} (sum heads), or a table: bins edges[b] <= p < edges[b+1]
+    from 0 to clip + 1, and per design one positive finite scale per bin
+    (docs/model-package.md)."""
     where = f"{origin}: targets.summed"
+    if isinstance(s, dict) and "heads" in s:
+        if set(s) != {"heads"}:
+            raise ConfigError(f"{where}: holds either heads or a table (edges, scale), not both")
+        if s["heads"] is not True:
+            raise ConfigError(f"{where}.heads: must be true when given (sum heads)")
+        return {"heads": True}
     if not isinstance(s, dict) or set(s) != {"edges", "scale"}:
-        raise ConfigError(f"{where}: must be a mapping with exactly 'edges' and 'scale'")
+        raise ConfigError(f"{where}: must be {{heads: true}} or a mapping with exactly 'edges' "
+                          "and 'scale'")
     e = s["edges"]
     if (not isinstance(e, list) or len(e) < 2 or not all(isinstance(x, int) and not isinstance(x, bool)
                                                           for x in e)

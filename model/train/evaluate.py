@@ -15,8 +15,9 @@ from .net import select, to_cycles
 
 @torch.no_grad()
 def predict(net, windows: data.Windows, rows: np.ndarray, batch: int, device: str):
-    """Yields (rows of the batch, predicted cycles [B, T, D], predicted long [B, T, D],
-    true cycles [B, T, D], mask [B, T]) for the windows `rows`, in order."""
+    """Yields (rows of the batch, predicted cycles [B, T, H], predicted long [B, T, H],
+    true cycles [B, T, D], mask [B, T]) for the windows `rows`, in order; H = the head sets (the
+    designs, then their sum heads if any)."""
     was = net.training
     net.eval()
     clip = (net.module if hasattr(net, "module") else net).cfg.clip
@@ -58,7 +59,8 @@ class ProgramScore:
         self.ep_pred = np.zeros_like(self.ep_true)
 
     def add(self, epoch: np.ndarray, cyc, lng, y, m):
-        """epoch [B] index of each row's epoch; cyc, y [B, T, D]; lng [B, T, D] or None; m [B, T]."""
+        """epoch [B] index of each row's epoch; cyc [B, T, head sets]; y [B, T, D]; lng
+        [B, T, head sets] or None; m [B, T]."""
         e = self.cfg.expected_cycles(cyc)
         for d, a in enumerate(self.acc):
             a.add(cyc[..., d][m], y[..., d][m], None if lng is None else lng[..., d][m], e[..., d][m])
@@ -86,8 +88,8 @@ def evaluate_programs(net, cfg: ModelConfig, ds: data.Dataset, names: list[str],
                       device: str, progress: bool = True, dump: str | None = None) -> dict:
     """Every instruction of every epoch of each program, predicted once. Returns per program:
     per-design metrics, per-epoch CPI (true, predicted) and design-ranking agreement. With dump,
-    also writes <dump>/<program>.u32: predicted cycles [instructions, designs] in row order (the
-    layout of `neuroscalar predict --dump-latencies`)."""
+    also writes <dump>/<program>.u32: predicted cycles [instructions, head sets] in row order
+    (the layout of `neuroscalar predict --dump-latencies`)."""
     cols = ds.design_columns(cfg.designs)
     results = {}
     t_start, done_rows = time.time(), 0
@@ -97,7 +99,7 @@ def evaluate_programs(net, cfg: ModelConfig, ds: data.Dataset, names: list[str],
         win = data.Windows([sh], cfg.length, cfg.target, cols)
         score = ProgramScore(cfg, sh)
         ep_of = np.searchsorted(score.bounds[:, 0], win.index[:, 1])
-        rows = np.zeros((sh.n, len(cfg.designs)), dtype="<u4") if dump else None
+        rows = np.zeros((sh.n, cfg.head_sets), dtype="<u4") if dump else None
         for r, cyc, lng, y, m in predict(net, win, np.arange(len(win)), batch, device):
             score.add(ep_of[r], cyc, lng, y, m)
             if dump:
@@ -121,11 +123,11 @@ def evaluate_programs(net, cfg: ModelConfig, ds: data.Dataset, names: list[str],
 
 def evaluate_external(cfg: ModelConfig, ds: data.Dataset, names: list[str], folder: str) -> dict:
     """Scores predictions made elsewhere (e.g. `neuroscalar predict --dump-latencies`):
-    <folder>/<program>.u32 holds uint32 cycles [instructions, designs] in the shard's row order
-    and the card's design order."""
+    <folder>/<program>.u32 holds uint32 cycles [instructions, head sets] in the shard's row order
+    and the card's design order (then the sum heads, if the card has them)."""
     import os
     cols = ds.design_columns(cfg.designs)
-    D = len(cfg.designs)
+    D = cfg.head_sets
     results = {}
     for name in names:
         sh = ds.shard(name)
@@ -134,7 +136,7 @@ def evaluate_external(cfg: ModelConfig, ds: data.Dataset, names: list[str], fold
             raise data.DatasetError(f"{path}: missing (predictions of program '{name}')")
         if os.path.getsize(path) != sh.n * D * 4:
             raise data.DatasetError(f"{path}: {os.path.getsize(path)} bytes, expected {sh.n * D * 4} "
-                                    f"({sh.n} instructions x {D} designs x 4)")
+                                    f"({sh.n} instructions x {D} head sets x 4)")
         pred = np.memmap(path, dtype="<u4", mode="r", shape=(sh.n, D))
         score = ProgramScore(cfg, sh)
         for e, (a, b) in enumerate(score.bounds):

@@ -79,7 +79,9 @@ class NeuroScalarNet(nn.Module):
         else:
             self.rnn = nn.LSTM(cfg.input_proj, cfg.hidden, cfg.layers, batch_first=True,
                                bidirectional=cfg.directions == 2, dropout=p if cfg.layers > 1 else 0.0)
-        self.heads = nn.ModuleList(Head(cfg.output_width, cfg.head_hidden) for _ in cfg.designs)
+        # one head set per design; with sum heads (ModelConfig.head_sets) a second one per design
+        self.heads = nn.ModuleList(Head(cfg.output_width, cfg.head_hidden)
+                                   for _ in range(cfg.head_sets))
 
     def backbone(self, x: torch.Tensor) -> torch.Tensor:
         """Raw features [B, L, F] -> last layer outputs y [B, L, Y]."""
@@ -96,7 +98,8 @@ class NeuroScalarNet(nn.Module):
         return self.backbone(x)[:, C:C + T]
 
     def forward(self, x: torch.Tensor, target: int | None = None):
-        """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T])."""
+        """Raw features [B, L, F] -> (logits [D, B, T, 2], short [D, B, T], long [D, B, T]),
+        D = the head sets."""
         y = self.targets(x, target)
         outs = [h(y) for h in self.heads]
         return tuple(torch.stack(o) for o in zip(*outs))

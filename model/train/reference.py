@@ -61,9 +61,9 @@ def cycles(pred: np.ndarray, clip: int) -> np.ndarray:
 def predict_epoch(cfg: ModelConfig, w: dict, feats: np.ndarray) -> dict:
     """Predicts every row of one epoch (raw features [N, F]) with the window grid of the model
     definition. Returns float64 arrays: y [N, Y], logits [D, N, 2], short/long/pred [D, N] and
-    int64 cycles [D, N]."""
+    int64 cycles [D, N], D = the head sets."""
     N, L, T, C = len(feats), cfg.length, cfg.target, cfg.context
-    D = len(cfg.designs)
+    D = cfg.head_sets
     out = {"y": np.zeros((N, cfg.output_width)), "logits": np.zeros((D, N, 2)),
            "short": np.zeros((D, N)), "long": np.zeros((D, N))}
     for t0 in range(0, N, T):

@@ -139,7 +139,7 @@ void run(const Options& o) {
       mapped.resize(n * D);
       for (size_t i = 0; i < n; ++i)
         for (size_t d = 0; d < D; ++d) mapped[i * D + d] = labels[i * C + cols[d]];
-      pred.assign(n * D, 0);
+      pred.assign(n * static_cast<size_t>(card.head_sets()), 0);
       const auto t0 = std::chrono::steady_clock::now();
       predictor->predict_epoch(features, n, pred);
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

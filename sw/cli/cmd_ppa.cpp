@@ -148,7 +148,7 @@ Simulated simulate(const model::ModelPackage& pkg, const ntr::isa::AccelConfig& 
     devices.push_back(std::make_unique<ntr::csim::CsimDevice>(cfg));
     drivers.push_back(std::make_unique<ns::runtime::Driver>(*devices.back(), bundle));
   }
-  std::vector<int32_t> r(ep.n * static_cast<size_t>(pkg.card.designs.size()));
+  std::vector<int32_t> r(ep.n * static_cast<size_t>(pkg.card.head_sets()));
   std::vector<ns::runtime::EpochStats> part(static_cast<size_t>(k));
   std::vector<std::exception_ptr> err(static_cast<size_t>(k));
   auto work = [&](int i) {

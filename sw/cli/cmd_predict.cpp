@@ -78,7 +78,7 @@ void run(const Options& o) {
   for (size_t k = 0; k < epochs; ++k) {
     const auto features = model::encode_epoch(encoder, reader, k);
     const size_t n = features.size() / static_cast<size_t>(card.features());
-    cycles.assign(n * D, 0);
+    cycles.assign(n * static_cast<size_t>(card.head_sets()), 0);
     const auto t0 = std::chrono::steady_clock::now();
     predictor->predict_epoch(features, n, cycles);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -151,7 +151,7 @@ void add(CLI::App& app) {
               "--model also takes a variant config (configs/model/*.yaml): random weights, for "
               "trying the pipeline before a trained model exists.\nAn epoch's cycles are the sum of "
               "its predictions, or, if the card has targets.summed, of the cycles each stands for "
-              "(docs/model.md).");
+              "(a table) or of its sum heads' predictions (docs/model.md).");
   cmd->add_option("TRACE", o.trace, ".nstrace file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--model", o.model, "model package (directory or its model.yaml) or variant config")
       ->required();
@@ -159,7 +159,7 @@ void add(CLI::App& app) {
   cmd->add_flag("--json", o.json, "print JSON");
   cmd->add_option("--dump-latencies", o.dump,
                   "write every prediction as little-endian uint32, instruction-major (designs in "
-                  "card order), epochs in trace order");
+                  "card order, then their sum heads if the card has them), epochs in trace order");
   cmd->add_option("--epochs", o.epochs, "predict only the first K epochs (0: all)");
   cmd->add_option("--threads", o.threads, "host threads (0: all)");
   cmd->add_option("--batch", o.batch, "windows per matrix product (host backends)")->check(CLI::PositiveNumber);

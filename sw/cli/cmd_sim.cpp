@@ -215,10 +215,10 @@ void run(const Options& o) {
   }
   const auto& cfg = bundle.config;
   const model::int8::FeatureCodec codec = model::int8::FeatureCodec::from_package(*pkg);
-  if (codec.row_bytes() != bundle.row_bytes() || static_cast<int>(pkg->card.designs.size()) != bundle.designs())
-    throw std::runtime_error("the model does not match the bundle (bytes per instruction or designs differ)");
+  if (codec.row_bytes() != bundle.row_bytes() || pkg->card.head_sets() != bundle.designs())
+    throw std::runtime_error("the model does not match the bundle (bytes per instruction or head sets differ)");
   const auto bytes = codec.encode(features);
-  const size_t D = pkg->card.designs.size();
+  const size_t D = pkg->card.designs.size(), K = static_cast<size_t>(pkg->card.head_sets());
 
   ntr::csim::CsimDevice dev(cfg, ntr::csim::SimOptions{!o.no_hazards, o.max_cycles});
   ns::runtime::Driver drv(dev, bundle);
@@ -227,7 +227,7 @@ void run(const Options& o) {
     tl.emplace(cfg, o.timeline_limit);
     dev.machine().set_observer(&*tl);
   }
-  std::vector<int32_t> r(n * D);
+  std::vector<int32_t> r(n * K);
   const int64_t runs = drv.runs_for(n);
   ns::runtime::EpochStats st;
   const auto t0 = std::chrono::steady_clock::now();
@@ -246,7 +246,7 @@ void run(const Options& o) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   st.instructions = n;
 
-  std::vector<uint32_t> cycles(n * D);
+  std::vector<uint32_t> cycles(n * K);
   model::CycleDecoder::from_package(*pkg).decode(r, cycles);
   if (!o.dump.empty()) {
     std::ofstream f(o.dump, std::ios::binary | std::ios::trunc);
@@ -326,7 +326,8 @@ void add(CLI::App& app) {
   cmd->add_option("--timeline-limit", o.timeline_limit, "most instructions kept in the timeline")->capture_default_str();
   cmd->add_option("--stats", o.stats_file, "write the JSON report (with every activity counter) to a file");
   cmd->add_option("--dump-latencies", o.dump,
-                  "write the predicted cycles as little-endian uint32, instruction-major (designs in card order)");
+                  "write the predicted cycles as little-endian uint32, instruction-major (designs in card "
+                  "order, then their sum heads if the card has them)");
   cmd->add_option("--gwb", o.gwb, "program runs: an image loaded into the global weight buffer");
   cmd->add_option("--gib", o.gib, "program runs: an image loaded into the global input buffer");
   cmd->add_option("--gib-out", o.gib_out, "program runs: write the global input buffer after the run");

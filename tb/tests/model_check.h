@@ -59,7 +59,7 @@ inline Outcome run_and_check(const Case& c) {
   const ns::model::Int8Reference ref(pkg);
   const auto feats = ns::model::synthetic_features(pkg.card.encoding, c.instructions, 5);
   const auto bytes = ref.codec().encode(feats);
-  const size_t D = static_cast<size_t>(pkg.card.designs_count());
+  const size_t D = static_cast<size_t>(pkg.card.head_sets());
   std::vector<int32_t> want(c.instructions * D), got(c.instructions * D, -1);
   ref.run_device(bytes, c.instructions, want);
 

@@ -33,7 +33,7 @@ TEST(RtlBackendTest, PredictsAsTheInt8Reference) {
   const ns::model::ModelPackage pkg = ns::model::make_random_int8_package(card, 17);
   const size_t n = 100;
   const auto feats = ns::model::synthetic_features(pkg.card.encoding, n, 9);
-  const size_t D = static_cast<size_t>(pkg.card.designs_count());
+  const size_t D = static_cast<size_t>(pkg.card.head_sets());
   std::vector<uint32_t> want(n * D), got(n * D, 0);
   ns::model::make_backend("int8", pkg)->predict_epoch(feats, n, want);
   ns::model::BackendOptions o;

@@ -112,6 +112,46 @@ class CalibrateTest(unittest.TestCase):
             back.summed = {}
             np.testing.assert_array_equal(back.expected_cycles(cyc), cyc)
 
+    def test_sum_heads_are_shifted_copies_and_sums_use_them(self):
+        with TempDir() as t:
+            d, cfg, net, before = trained_tiny(t, epochs=2)
+            D = len(cfg.designs)
+            win = data.Windows([d.shard("syn_c")], cfg.length, cfg.target, d.design_columns(cfg.designs))
+            rows = np.arange(len(win))
+            self.assertFalse(calibrate.set_sum_heads(net, cfg, True))
+            self.assertEqual((cfg.summed, cfg.head_sets, len(net.heads)), ({"heads": True}, 2 * D, 2 * D))
+            rep = calibrate.calibrate(net, cfg, win, rows, 64, "cpu", max_error=0.0)
+            sd = net.state_dict()
+            for k, v in before.items():  # the design heads and the backbone as trained
+                self.assertTrue(bool((sd[k] == v).all()), k)
+            for i, name in enumerate(cfg.designs):
+                sum_head = {k.split(".", 2)[2]: v for k, v in sd.items() if k.startswith(f"heads.{D + i}.")}
+                for k, v in sum_head.items():
+                    want = before[f"heads.{i}.{k}"].clone()
+                    if k == "output_layer_short.bias":
+                        want += rep[name]["short_shift"]
+                    elif k == "output_layer_long.bias":
+                        want += rep[name]["long_shift"]
+                    elif k == "cls_fc2.bias":
+                        want[1] += rep[name]["long_logit_shift"]
+                    self.assertTrue(bool((v == want).all()), f"{name} {k}")
+            self.assertTrue(any(rep[n]["long_logit_shift"] or rep[n]["short_shift"] for n in cfg.designs))
+            package.export(os.path.join(t, "heads"), cfg, net)
+            back, net2 = package.load(os.path.join(t, "heads"))
+            self.assertEqual(back.head_sets, 2 * D)
+            cyc = np.arange(2 * 2 * D).reshape(2, 2 * D)  # 2 instructions x (latencies, sum heads)
+            np.testing.assert_array_equal(back.expected_cycles(cyc), cyc[:, D:])
+            # the validation metrics: exactness of the design heads, CPI of the sum heads
+            from model.train import evaluate
+            v = evaluate.validate(net2, back, win, rows, 64, "cpu")
+            for name in cfg.designs:
+                self.assertAlmostEqual(v["designs"][name]["exact"], rep[name]["exact_before"],
+                                       delta=1e-5)  # the report rounds to 5 places
+                cpi_err = abs(v["designs"][name]["cpi_pred"] / v["designs"][name]["cpi_true"] - 1)
+                self.assertAlmostEqual(cpi_err, rep[name]["cycle_error_after"], delta=1e-5)  # rounded
+            self.assertTrue(calibrate.set_sum_heads(net, cfg, False))  # dropped again
+            self.assertEqual((cfg.summed, len(net.heads)), ({}, D))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,7 +6,9 @@ import sys
 import unittest
 from pathlib import Path
 
-from model.train import config
+import numpy as np
+
+from model.train import config, package
 from model.train.tests.util import TempDir, synthetic_dataset
 
 ROOT = config.repo_root()
@@ -138,6 +140,41 @@ class CliTest(unittest.TestCase):
             self.assertFalse(rec["short"])
             self.assertEqual(rec["previous"]["method"], "summed")
             self.assertEqual({d["short_shift"] for d in rec["designs"].values()}, {0.0})
+
+    def test_calibrate_sum_heads(self):
+        with TempDir() as t:
+            ds = os.path.join(t, "ds")
+            run("synth", "--out", ds, "--train", "1", "--validation", "1", "--test", "1",
+                "--epochs", "2", "--epoch-len", "40")
+            pkg = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-bi-tied")
+            cal = lambda src, dst, *a: run("calibrate", "--package", src, "--dataset", ds, "--out",
+                                           os.path.join(t, dst), "--windows", "16", *a)
+            _, orig = package.read(pkg)
+            cal(pkg, "heads", "--sum-heads")
+            card, tensors = package.read(os.path.join(t, "heads"))
+            D = len(card.designs)
+            self.assertEqual((card.summed, card.head_sets), ({"heads": True}, 2 * D))
+            self.assertTrue(card.metrics["calibration"]["sum_heads"])
+            for k, v in orig.items():  # the design heads as they were
+                np.testing.assert_array_equal(tensors[k], v, err_msg=k)
+            # again: fresh copies of the design heads are shifted, not the old sum heads
+            cal(os.path.join(t, "heads"), "again", "--sum-heads")
+            again, t2 = package.read(os.path.join(t, "again"))
+            self.assertEqual(again.head_sets, 2 * D)
+            self.assertTrue(again.metrics["calibration"]["sum_heads_dropped"])
+            for k in tensors:
+                np.testing.assert_array_equal(t2[k], tensors[k], err_msg=k)
+            # a table or plain shifts replace the sum heads
+            for how, args in (("table", ["--summed"]), ("shift", [])):
+                cal(os.path.join(t, "heads"), how, *args)
+                c, tt = package.read(os.path.join(t, how))
+                self.assertEqual((c.head_sets, set(tt)), (D, set(orig)))
+                self.assertTrue(c.metrics["calibration"]["sum_heads_dropped"])
+                self.assertEqual(bool(c.summed), how == "table")
+            p = run("calibrate", "--package", pkg, "--dataset", ds, "--out", t, "--summed",
+                    "--sum-heads", check=False)
+            self.assertEqual(p.returncode, 2)  # argparse's usage error
+            self.assertIn("not allowed with", p.stderr)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,22 @@ class CppReaderTest(unittest.TestCase):
                 self.assertEqual(cpp_sum[d]["exact"], cpp["syn_d"]["designs"][d]["exact"])  # same predictions
             self.assertNotEqual([cpp_sum[d]["cpi_pred"] for d in cfg.designs],
                                 [cpp["syn_d"]["designs"][d]["cpi_pred"] for d in cfg.designs])
+            # with sum heads (shifted on another program): the same on both sides, the latencies
+            # those of the network as trained
+            calibrate.set_sum_heads(net, cfg, True)
+            calibrate.calibrate(net, cfg, win, np.arange(len(win)), 64, "cpu", max_error=0.0)
+            package.export(pkg + "-heads", cfg, net)
+            p = subprocess.run([BINARY, "eval", "--model", pkg + "-heads", "--shards", ds_dir, "--split",
+                                "test", "--json", "--quiet", "--threads", "1"],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            cpp_h = {r["program"]: r for r in json.loads(p.stdout)["programs"]}["syn_d"]["designs"]
+            py_h = evaluate.evaluate_programs(net, cfg, ds, ["syn_d"], 64, "cpu", progress=False)["syn_d"]["designs"]
+            for d in cfg.designs:
+                self.assertAlmostEqual(py_h[d]["cpi_pred"], cpp_h[d]["cpi_pred"], delta=0.005, msg=d)
+                self.assertEqual(cpp_h[d]["exact"], cpp["syn_d"]["designs"][d]["exact"])
+            self.assertNotEqual([cpp_h[d]["cpi_pred"] for d in cfg.designs],
+                                [cpp["syn_d"]["designs"][d]["cpi_pred"] for d in cfg.designs])
 
 
 if __name__ == "__main__":

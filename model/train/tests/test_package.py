@@ -142,6 +142,28 @@ class PackageTest(unittest.TestCase):
                 with self.assertRaisesRegex(package.PackageError, "targets.summed.*" + msg):
                     package.read(d)
 
+    def test_sum_heads_are_validated_and_need_their_tensors(self):
+        cfg = tiny_config()
+        cfg.summed = {"heads": True}
+        D = len(cfg.designs)
+        with TempDir() as d:
+            package.export(d, cfg, NeuroScalarNet(cfg))
+            back, tensors = package.read(d)
+            self.assertEqual((back.summed, back.head_sets), ({"heads": True}, 2 * D))
+            self.assertIn(f"heads.{2 * D - 1}.cls_fc1.weight", tensors)
+            p = os.path.join(d, "model.yaml")
+            card = yaml.safe_load(Path(p).read_text())
+            for summed, msg in (({"heads": False}, "heads: must be true"),
+                                ({"heads": True, "edges": [0, cfg.clip + 1]}, "not both")):
+                card["targets"]["summed"] = summed
+                Path(p).write_text(yaml.safe_dump(card))
+                with self.assertRaisesRegex(package.PackageError, "targets.summed.*" + msg):
+                    package.read(d)
+            del card["targets"]["summed"]  # a card without sum heads: their tensors are extra
+            Path(p).write_text(yaml.safe_dump(card))
+            with self.assertRaisesRegex(package.PackageError, f"unexpected tensors.*heads.{D}"):
+                package.read(d)
+
 
 if __name__ == "__main__":
     unittest.main()

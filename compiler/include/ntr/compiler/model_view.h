@@ -17,7 +17,7 @@ struct LstmWeights {  // one layer, one weight set
   std::vector<int32_t> bias, mult, shift;  // [4H]
 };
 
-struct HeadWeights {  // one design
+struct HeadWeights {  // one head set
   std::vector<int8_t> fc1;                        // [A][Y]
   std::vector<int32_t> fc1_bias, fc1_mult, fc1_shift;  // [A]
   std::vector<int8_t> fc2;                        // [2][A]
@@ -40,7 +40,7 @@ struct ModelView {
   int weight_sets = 1;
   int out_width = 0;                // Y: a layer's output width
   int head_hidden = 0;              // A
-  std::vector<std::string> designs;
+  std::vector<std::string> designs;  // head sets: the card's designs, then their sum heads
   int length = 0, target = 0;       // window L, T
   int context() const { return (length - target) / 2; }
   int design_count() const { return static_cast<int>(designs.size()); }

@@ -37,7 +37,8 @@ class Predictor {
   virtual ~Predictor() = default;
   virtual const ModelConfig& card() const = 0;
   // Raw features (n x F, row-major, from FeatureEncoder) in; cycles (n x D, instruction-major,
-  // designs in card order) out.
+  // D = card().head_sets(): the designs in card order, then their sum heads if the card has
+  // them; SummedCycles) out.
   virtual void predict_epoch(std::span<const int32_t> features, size_t n,
                              std::span<uint32_t> cycles) = 0;
   // Backend-specific figures about the last epoch (device cycles, energy, ...), for reports.

@@ -34,18 +34,27 @@ struct Architecture {
   int layer_input(int l) const { return l == 0 ? input_proj : output_width(); }
 };
 
-// targets.summed (docs/model-package.md; `python3 -m model.train calibrate --summed`): the cycles a
-// predicted value stands for when predictions are summed into an epoch's or a program's cycles.
-// Per-instruction latencies are the predictions themselves; rounding makes each the likeliest
-// value, which is not the mean of what it stands for. Empty: a sum is the predictions' sum.
+// targets.summed (docs/model-package.md; `python3 -m model.train calibrate --summed` or
+// `--sum-heads`): how predictions are summed into an epoch's or a program's cycles. Per-instruction
+// latencies are the predictions themselves; rounding makes each the likeliest value, which is not
+// the mean of what it stands for. Two forms:
+// * a table: the cycles a predicted value stands for in a sum, per design and bin of p;
+// * sum heads: the package holds a second head set per design (head sets D..2D-1, the same
+//   network with calibrated biases) whose predictions are what sums add up.
+// Empty (neither): a sum is the predictions' sum.
 struct SummedCycles {
-  std::vector<int> edges;                  // bins [edges[b], edges[b + 1]) from 0 to clip + 1
-  std::vector<std::vector<double>> scale;  // [design][bin], positive
+  std::vector<int> edges;                  // table: bins [edges[b], edges[b + 1]), 0..clip + 1
+  std::vector<std::vector<double>> scale;  // table: [design][bin], positive
+  bool heads = false;                      // sum heads
 
-  bool empty() const { return edges.empty(); }
-  // max(0, (p + 1) * scale[design][bin of p] - 1), or p when empty.
+  bool empty() const { return !heads && edges.empty(); }
+  // Predictions per instruction for D designs: D, or 2D with sum heads (latencies first).
+  size_t columns(size_t designs) const { return heads ? 2 * designs : designs; }
+  // Table: max(0, (p + 1) * scale[design][bin of p] - 1); without a table: p.
   double expected(size_t design, uint32_t predicted) const;
-  // Per design, the summed cycles of n x D predictions (instruction-major).
+  // What one instruction adds to a design's sum; row: its columns(D) predictions.
+  double value(size_t design, std::span<const uint32_t> row, size_t designs) const;
+  // Per design, the summed cycles of n x columns(designs) predictions (instruction-major).
   std::vector<double> sums(std::span<const uint32_t> cycles, size_t designs) const;
 };
 
@@ -70,6 +79,10 @@ struct ModelConfig {
 
   int features() const { return static_cast<int>(feature_names.size()); }
   int designs_count() const { return static_cast<int>(designs.size()); }
+  // Head sets the network computes: one per design, twice that with sum heads.
+  int head_sets() const { return static_cast<int>(summed.columns(designs.size())); }
+  // Their names: the designs, then "<design>.sum" for the sum heads.
+  std::vector<std::string> head_names() const;
   int context() const { return (window_length - window_target) / 2; }  // C
 };
 

@@ -30,7 +30,8 @@ class Fp32Observer {
   virtual void on_head_hidden(int design, std::span<const float> a, int rows) = 0;
 };
 
-// Per-instruction outputs of one epoch of n instructions and D designs, instruction-major.
+// Per-instruction outputs of one epoch of n instructions and D head sets (card.head_sets()),
+// instruction-major.
 // `cycles` is required; every other span is optional (empty: not produced).
 struct Fp32Outputs {
   std::span<uint32_t> cycles;   // n x D

@@ -52,10 +52,10 @@ struct Int8WindowTrace {
     std::vector<int32_t> r;        // T: the device output
     std::vector<uint32_t> cycles;  // T
   };
-  std::vector<Head> heads;  // per design
+  std::vector<Head> heads;  // per head set (ModelConfig::head_sets)
 };
 
-// Applies each design's threshold table (section 8, host side).
+// Applies each head set's threshold table (section 8, host side).
 class CycleDecoder {
  public:
   static CycleDecoder from_package(const ModelPackage& int8_package);

@@ -8,8 +8,8 @@
 //   exact, within1, within2: fraction with |p - g| = 0, <= 1, <= 2
 //   CPI     predicted sum(p) / n and true sum(label) / n (labels not clipped); cpi_error =
 //           |CPI_pred - CPI_true| / CPI_true. With the card's targets.summed, sum(p) is the sum
-//           of the cycles each p stands for (SummedCycles::expected), here and in the epochs'
-//           total cycles below.
+//           of the cycles each instruction stands for (SummedCycles::value: the table's value
+//           of p, or the sum head's prediction), here and in the epochs' total cycles below.
 // Across designs (D >= 2), per instruction (the paper's Table 7 and 6):
 //   kendall_tau  Kendall tau-b between predicted and true cycles over the D designs, averaged
 //                over instructions where it is defined (neither side all tied)
@@ -36,7 +36,8 @@ namespace ns::model {
 class MetricsAccumulator {
  public:
   MetricsAccumulator(std::vector<std::string> designs, int clip, SummedCycles summed = {});
-  // pred and labels: n x D, instruction-major, designs in the same order.
+  // labels: n x D, instruction-major; pred: n x summed.columns(D) (the designs in the same
+  // order, then their sum heads if any).
   void add(std::span<const uint32_t> pred, std::span<const uint32_t> labels);
   void merge(const MetricsAccumulator& other);
   uint64_t instructions() const { return n_; }
