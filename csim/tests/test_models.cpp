@@ -29,7 +29,8 @@ const ns::model::ModelPackage& package(const std::string& variant, bool sum_head
   static std::map<std::pair<std::string, bool>, std::unique_ptr<ns::model::ModelPackage>> cache;
   auto& p = cache[{variant, sum_heads}];
   if (!p) {
-    auto cfg = ns::model::load_model_config(csim::testing::source_dir() / "configs" / "model" / (variant + ".yaml"));
+    auto cfg = ns::model::load_model_config(csim::testing::source_dir() / "configs" / "model" /
+                                            (variant + ".yaml"));
     if (sum_heads) {
       cfg.designs = {"8w", "6w+ls", "rob", "lsq", "4w+mem"};
       cfg.summed.heads = true;
@@ -107,10 +108,12 @@ TEST_P(ModelTest, BitExactAndOnSchedule) {
 
 INSTANTIATE_TEST_SUITE_P(
     Variants, ModelTest,
-    ::testing::Values(Case{"paper-bi-tied", 1, 300, 0}, Case{"paper-uni", 1, 300, 2}, Case{"bi-h128", 1, 300, 2},
-                      Case{"paper-bi-tied", 2, 5 * 128 + 3, 0}, Case{"paper-uni", 2, 5 * 128 + 3, 0},
-                      Case{"bi-h128", 2, 5 * 128 + 3, 0}, Case{"paper-bi-tied", 8, 24 * 64 - 20, 0, 256, 64},
-                      Case{"paper-uni", 8, 8 * 128 + 40, 0}, Case{"bi-h128", 8, 24 * 64 - 20, 0, 256, 64},
+    ::testing::Values(Case{"paper-bi-tied", 1, 300, 0}, Case{"paper-uni", 1, 300, 2},
+                      Case{"bi-h128", 1, 300, 2}, Case{"paper-bi-tied", 2, 5 * 128 + 3, 0},
+                      Case{"paper-uni", 2, 5 * 128 + 3, 0}, Case{"bi-h128", 2, 5 * 128 + 3, 0},
+                      Case{"paper-bi-tied", 8, 24 * 64 - 20, 0, 256, 64},
+                      Case{"paper-uni", 8, 8 * 128 + 40, 0},
+                      Case{"bi-h128", 8, 24 * 64 - 20, 0, 256, 64},
                       // the shipped default's shape: L = 128, T = 64, 5 designs with sum heads
                       Case{"paper-bi-tied", 1, 200, 0, 128, 64, true},
                       Case{"paper-bi-tied", 8, 16 * 64 + 5, 0, 128, 64, true}),

@@ -256,7 +256,8 @@ void Fp32Model::run_windows(std::span<const int32_t> features, size_t n,
                             std::span<const size_t> windows, const Fp32Outputs& out,
                             Fp32Observer* observer) const {
   const auto& m = *impl_;
-  const size_t F = static_cast<size_t>(m.card.features()), D = static_cast<size_t>(m.card.head_sets()),
+  const size_t F = static_cast<size_t>(m.card.features()),
+               D = static_cast<size_t>(m.card.head_sets()),
                Y = static_cast<size_t>(m.card.arch.output_width());
   if (features.size() != n * F)
     throw ModelError(fmt::format("FP32 model: {} feature values for {} instructions of {} features",

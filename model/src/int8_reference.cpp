@@ -46,7 +46,8 @@ struct Workspace {
 
 CycleDecoder CycleDecoder::from_package(const ModelPackage& p) {
   CycleDecoder d;
-  for (int k = 0; k < p.card.head_sets(); ++k) d.theta_.push_back(ints(p, head_name(k, "cycles_threshold")));
+  for (int k = 0; k < p.card.head_sets(); ++k)
+    d.theta_.push_back(ints(p, head_name(k, "cycles_threshold")));
   return d;
 }
 
@@ -315,7 +316,8 @@ void Int8Reference::run_device(std::span<const int8_t> bytes, size_t n, std::spa
   const auto& m = *impl_;
   m.check_inputs(bytes, n);
   if (r.size() != n * static_cast<size_t>(m.card.head_sets()))
-    throw ModelError(fmt::format("INT8 reference: output must hold {} x {} values", n, m.card.head_sets()));
+    throw ModelError(
+        fmt::format("INT8 reference: output must hold {} x {} values", n, m.card.head_sets()));
   const WindowPlan plan(n, m.card.window_length, m.card.window_target);
   std::vector<size_t> windows(plan.count());
   for (size_t k = 0; k < windows.size(); ++k) windows[k] = k;

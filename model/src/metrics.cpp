@@ -55,9 +55,10 @@ MetricsAccumulator::MetricsAccumulator(std::vector<std::string> designs, int cli
 void MetricsAccumulator::add(std::span<const uint32_t> pred, std::span<const uint32_t> labels) {
   const size_t D = designs_.size(), K = summed_.columns(D);
   if (labels.size() % D != 0 || pred.size() != labels.size() / D * K)
-    throw ModelError(fmt::format("metrics: {} predictions and {} labels for {} designs ({} "
-                                 "predictions per instruction)",
-                                 pred.size(), labels.size(), D, K));
+    throw ModelError(
+        fmt::format("metrics: {} predictions and {} labels for {} designs ({} "
+                    "predictions per instruction)",
+                    pred.size(), labels.size(), D, K));
   const size_t n = labels.size() / D;
   std::vector<int64_t> g(D), p(D);
   for (size_t i = 0; i < n; ++i) {

@@ -307,7 +307,9 @@ ModelPackage quantize(const ModelPackage& fp32, const CalibrationStats& stats,
           fp32.get<float>(head_name(d, "output_layer_long.bias"))[0]}},
         s_y, "reg");
     T[head_name(d, "cycles_threshold")] = Tensor({c.clip}, int8::cycle_thresholds(s_r, c.clip));
-    head_scales.push_back({{"design", head_names[static_cast<size_t>(d)]}, {"cls_fc1_output", s_a}, {"regressor", s_r}});
+    head_scales.push_back({{"design", head_names[static_cast<size_t>(d)]},
+                           {"cls_fc1_output", s_a},
+                           {"regressor", s_r}});
   }
   const auto& sig = int8::sigmoid_table();
   const auto& tnh = int8::tanh_table();

@@ -121,13 +121,17 @@ TEST(ModelConfigTest, RejectsBadConfigsNamingTheKey) {
                "targets.threshold");
 }
 
+// A card with designs a and b, clip 4 and the given targets.summed.
+static std::string summed_card(const std::string& summed) {
+  return "variant: v\narchitecture: {type: lstm, input_proj: 8, hidden: 8, layers: 1, "
+         "directions: 1, head_hidden: 4}\nencoding: {name: paper13}\nwindow: {length: 4, "
+         "target: 2}\ndesigns: [a, b]\ntargets: {clip: 4, threshold: 2, summed: " +
+         summed + "}\n";
+}
+
 TEST(ModelConfigTest, SummedCyclesTable) {
   // clip 4: bins {0}, {1, 2}, {3, 4}; designs a and b.
-  const std::string head =
-      "variant: v\narchitecture: {type: lstm, input_proj: 8, hidden: 8, layers: 1, directions: 1, "
-      "head_hidden: 4}\nencoding: {name: paper13}\nwindow: {length: 4, target: 2}\n"
-      "designs: [a, b]\ntargets: {clip: 4, threshold: 2, summed: ";
-  const auto card = [&](const std::string& summed) { return head + summed + "}\n"; };
+  const auto& card = summed_card;
   const ModelConfig c = parse_model_config(
       card("{edges: [0, 1, 3, 5], scale: {a: [1.5, 1, 0.5], b: [2, 2, 2]}}"), "cfg.yaml");
   EXPECT_EQ(c.summed.edges, (std::vector<int>{0, 1, 3, 5}));
@@ -159,11 +163,7 @@ TEST(ModelConfigTest, SummedCyclesTable) {
 }
 
 TEST(ModelConfigTest, SumHeads) {
-  const std::string head =
-      "variant: v\narchitecture: {type: lstm, input_proj: 8, hidden: 8, layers: 1, directions: 1, "
-      "head_hidden: 4}\nencoding: {name: paper13}\nwindow: {length: 4, target: 2}\n"
-      "designs: [a, b]\ntargets: {clip: 4, threshold: 2, summed: ";
-  const auto card = [&](const std::string& summed) { return head + summed + "}\n"; };
+  const auto& card = summed_card;
   const ModelConfig c = parse_model_config(card("{heads: true}"), "cfg.yaml");
   EXPECT_TRUE(c.summed.heads);
   EXPECT_EQ(c.head_sets(), 4);

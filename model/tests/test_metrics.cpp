@@ -63,8 +63,8 @@ TEST(MetricsTest, CpiAndEpochTotalsUseTheSumHeads) {
   const auto r = m.result();
   EXPECT_DOUBLE_EQ(r["designs"]["x"]["exact"].get<double>(), 1.0);  // on the latencies
   EXPECT_DOUBLE_EQ(r["designs"]["y"]["exact"].get<double>(), 0.5);
-  EXPECT_DOUBLE_EQ(r["designs"]["x"]["cpi_pred"].get<double>(), 1.5);  // (2 + 1) / 2
-  EXPECT_DOUBLE_EQ(r["designs"]["y"]["cpi_pred"].get<double>(), 3.5);  // (4 + 3) / 2
+  EXPECT_DOUBLE_EQ(r["designs"]["x"]["cpi_pred"].get<double>(), 1.5);          // (2 + 1) / 2
+  EXPECT_DOUBLE_EQ(r["designs"]["y"]["cpi_pred"].get<double>(), 3.5);          // (4 + 3) / 2
   EXPECT_DOUBLE_EQ(r["ranking"]["epochs"]["kendall_tau"].get<double>(), 1.0);  // 3 < 7, as 2 < 6
   // The latencies alone rank the instructions: x first in both, on both sides.
   EXPECT_DOUBLE_EQ(r["ranking"]["best_match"].get<double>(), 1.0);

@@ -154,9 +154,11 @@ def cmd_calibrate(args):
         rep = calibrate.calibrate(net, cfg, win, rows, args.batch, dev, args.max_error,
                                   classifier=not args.no_classifier, max_long=args.max_long_shift,
                                   max_logit=args.max_logit_shift, per_regime=args.per_regime,
-                                  short=not args.no_short)
+                                  short=not args.no_short, exact_heads=not args.keep_design_heads)
         how.update(max_error=args.max_error, per_regime=args.per_regime, short=not args.no_short,
                    sum_heads=args.sum_heads)
+        if args.sum_heads:
+            how["design_heads"] = "as trained" if args.keep_design_heads else "most exact"
     v = evaluate.validate(net, cfg, win, rows, args.batch, dev)
     record = {"programs": names, "windows": int(len(rows)), **how, "designs": rep}
     if "calibration" in cfg.metrics:  # a package calibrated before (e.g. --no-short, then --summed)
@@ -365,8 +367,11 @@ def main(argv=None):
                                  "cycles each predicted value stands for in summed cycles (CPI); "
                                  "the shift options are unused")
     how_summed.add_argument("--sum-heads", action="store_true",
-                            help="keep the design heads as trained and shift a copy of them, the sum "
-                                 "heads, whose predictions sums (CPI) add up instead")
+                            help="add sum heads, copies of the design heads shifted so that sums "
+                                 "(CPI) match, and shift the design heads (per-instruction "
+                                 "latencies) to their best exactness instead")
+    s.add_argument("--keep-design-heads", action="store_true",
+                   help="with --sum-heads: leave the design heads as trained")
     s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("refit", help="refit each design's long regressor as a Poisson regression on the "

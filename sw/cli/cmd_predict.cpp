@@ -147,11 +147,12 @@ void add(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "predict", "Predict per-instruction latencies of a trace on every design of a model: "
                  "per-epoch cycles and IPC");
-  cmd->footer("Backends:\n" + list +
-              "--model also takes a variant config (configs/model/*.yaml): random weights, for "
-              "trying the pipeline before a trained model exists.\nAn epoch's cycles are the sum of "
-              "its predictions, or, if the card has targets.summed, of the cycles each stands for "
-              "(a table) or of its sum heads' predictions (docs/model.md).");
+  cmd->footer(
+      "Backends:\n" + list +
+      "--model also takes a variant config (configs/model/*.yaml): random weights, for "
+      "trying the pipeline before a trained model exists.\nAn epoch's cycles are the sum of "
+      "its predictions, or, if the card has targets.summed, of the cycles each stands for "
+      "(a table) or of its sum heads' predictions (docs/model.md).");
   cmd->add_option("TRACE", o.trace, ".nstrace file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--model", o.model, "model package (directory or its model.yaml) or variant config")
       ->required();

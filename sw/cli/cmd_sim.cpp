@@ -216,7 +216,8 @@ void run(const Options& o) {
   const auto& cfg = bundle.config;
   const model::int8::FeatureCodec codec = model::int8::FeatureCodec::from_package(*pkg);
   if (codec.row_bytes() != bundle.row_bytes() || pkg->card.head_sets() != bundle.designs())
-    throw std::runtime_error("the model does not match the bundle (bytes per instruction or head sets differ)");
+    throw std::runtime_error(
+        "the model does not match the bundle (bytes per instruction or head sets differ)");
   const auto bytes = codec.encode(features);
   const size_t D = pkg->card.designs.size(), K = static_cast<size_t>(pkg->card.head_sets());
 
@@ -325,9 +326,10 @@ void add(CLI::App& app) {
   cmd->add_option("--timeline", o.timeline, "write unit occupancy as Chrome trace-event JSON (Perfetto)");
   cmd->add_option("--timeline-limit", o.timeline_limit, "most instructions kept in the timeline")->capture_default_str();
   cmd->add_option("--stats", o.stats_file, "write the JSON report (with every activity counter) to a file");
-  cmd->add_option("--dump-latencies", o.dump,
-                  "write the predicted cycles as little-endian uint32, instruction-major (designs in card "
-                  "order, then their sum heads if the card has them)");
+  cmd->add_option(
+      "--dump-latencies", o.dump,
+      "write the predicted cycles as little-endian uint32, instruction-major (designs in card "
+      "order, then their sum heads if the card has them)");
   cmd->add_option("--gwb", o.gwb, "program runs: an image loaded into the global weight buffer");
   cmd->add_option("--gib", o.gib, "program runs: an image loaded into the global input buffer");
   cmd->add_option("--gib-out", o.gib_out, "program runs: write the global input buffer after the run");

@@ -120,7 +120,7 @@ class CalibrateTest(unittest.TestCase):
             rows = np.arange(len(win))
             self.assertFalse(calibrate.set_sum_heads(net, cfg, True))
             self.assertEqual((cfg.summed, cfg.head_sets, len(net.heads)), ({"heads": True}, 2 * D, 2 * D))
-            rep = calibrate.calibrate(net, cfg, win, rows, 64, "cpu", max_error=0.0)
+            rep = calibrate.calibrate(net, cfg, win, rows, 64, "cpu", max_error=0.0, exact_heads=False)
             sd = net.state_dict()
             for k, v in before.items():  # the design heads and the backbone as trained
                 self.assertTrue(bool((sd[k] == v).all()), k)
@@ -149,6 +149,14 @@ class CalibrateTest(unittest.TestCase):
                                        delta=1e-5)  # the report rounds to 5 places
                 cpi_err = abs(v["designs"][name]["cpi_pred"] / v["designs"][name]["cpi_true"] - 1)
                 self.assertAlmostEqual(cpi_err, rep[name]["cycle_error_after"], delta=1e-5)  # rounded
+            # by default the design heads are shifted too, to their most exact
+            self.assertTrue(calibrate.set_sum_heads(net, cfg, True))  # fresh copies
+            rep2 = calibrate.calibrate(net, cfg, win, rows, 64, "cpu", max_error=0.0)
+            for name in cfg.designs:
+                e = rep2[name].pop("exact")
+                self.assertEqual(e["exact_before"], rep[name]["exact_before"])
+                self.assertGreaterEqual(e["exact_after"], e["exact_before"])
+                self.assertEqual(rep2[name], rep[name])  # the sum heads as before
             self.assertTrue(calibrate.set_sum_heads(net, cfg, False))  # dropped again
             self.assertEqual((cfg.summed, len(net.heads)), ({}, D))
 

@@ -120,14 +120,21 @@ class CliTest(unittest.TestCase):
             self.assert_error(["eval", "--package", pkg, "--dataset", os.path.join(t, "ds"),
                                "--predictions", t], "syn_t0.u32: missing")
 
+    @staticmethod
+    def calibration_setup(t):
+        """A synthetic dataset under t, the tiny crosscheck package, and a `calibrate` runner
+        (source package, output name under t, options)."""
+        ds = os.path.join(t, "ds")
+        run("synth", "--out", ds, "--train", "1", "--validation", "1", "--test", "1",
+            "--epochs", "2", "--epoch-len", "40")
+        pkg = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-bi-tied")
+        cal = lambda src, dst, *a: run("calibrate", "--package", src, "--dataset", ds, "--out",
+                                       os.path.join(t, dst), "--windows", "16", *a)
+        return ds, pkg, cal
+
     def test_calibrate_summed_then_shifts(self):
         with TempDir() as t:
-            ds = os.path.join(t, "ds")
-            run("synth", "--out", ds, "--train", "1", "--validation", "1", "--test", "1",
-                "--epochs", "2", "--epoch-len", "40")
-            pkg = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-bi-tied")
-            cal = lambda src, dst, *a: run("calibrate", "--package", src, "--dataset", ds, "--out",
-                                           os.path.join(t, dst), "--windows", "16", *a)
+            ds, pkg, cal = self.calibration_setup(t)
             cal(pkg, "sum", "--summed")
             card = config.load(os.path.join(t, "sum"))
             self.assertTrue(card.summed)
@@ -143,27 +150,35 @@ class CliTest(unittest.TestCase):
 
     def test_calibrate_sum_heads(self):
         with TempDir() as t:
-            ds = os.path.join(t, "ds")
-            run("synth", "--out", ds, "--train", "1", "--validation", "1", "--test", "1",
-                "--epochs", "2", "--epoch-len", "40")
-            pkg = os.path.join(ROOT, "model/tests/data/crosscheck/tiny-bi-tied")
-            cal = lambda src, dst, *a: run("calibrate", "--package", src, "--dataset", ds, "--out",
-                                           os.path.join(t, dst), "--windows", "16", *a)
+            ds, pkg, cal = self.calibration_setup(t)
             _, orig = package.read(pkg)
-            cal(pkg, "heads", "--sum-heads")
+            cal(pkg, "heads", "--sum-heads", "--keep-design-heads")
             card, tensors = package.read(os.path.join(t, "heads"))
             D = len(card.designs)
             self.assertEqual((card.summed, card.head_sets), ({"heads": True}, 2 * D))
             self.assertTrue(card.metrics["calibration"]["sum_heads"])
+            self.assertEqual(card.metrics["calibration"]["design_heads"], "as trained")
             for k, v in orig.items():  # the design heads as they were
                 np.testing.assert_array_equal(tensors[k], v, err_msg=k)
-            # again: fresh copies of the design heads are shifted, not the old sum heads
+            # again: fresh copies of the design heads are shifted, not the old sum heads; the
+            # design heads get the most exact shifts
             cal(os.path.join(t, "heads"), "again", "--sum-heads")
             again, t2 = package.read(os.path.join(t, "again"))
-            self.assertEqual(again.head_sets, 2 * D)
-            self.assertTrue(again.metrics["calibration"]["sum_heads_dropped"])
+            rec = again.metrics["calibration"]
+            self.assertEqual((again.head_sets, rec["design_heads"]), (2 * D, "most exact"))
+            self.assertTrue(rec["sum_heads_dropped"])
+            bias = {"output_layer_short.bias": ("short_shift", 0), "output_layer_long.bias": ("long_shift", 0),
+                    "cls_fc2.bias": ("long_logit_shift", 1)}
             for k in tensors:
-                np.testing.assert_array_equal(t2[k], tensors[k], err_msg=k)
+                _, d, what = k.split(".", 2) if k.startswith("heads.") else ("", D, "")
+                if int(d) < D and what in bias:
+                    d = int(d)
+                    key, i = bias[what]
+                    want = tensors[k].copy()
+                    want[i] += np.float32(rec["designs"][again.designs[d]]["exact"][key])
+                    np.testing.assert_array_equal(t2[k], want, err_msg=k)
+                else:
+                    np.testing.assert_array_equal(t2[k], tensors[k], err_msg=k)
             # a table or plain shifts replace the sum heads
             for how, args in (("table", ["--summed"]), ("shift", [])):
                 cal(os.path.join(t, "heads"), how, *args)

@@ -61,7 +61,8 @@ class CppReaderTest(unittest.TestCase):
             # with sum heads (shifted on another program): the same on both sides, the latencies
             # those of the network as trained
             calibrate.set_sum_heads(net, cfg, True)
-            calibrate.calibrate(net, cfg, win, np.arange(len(win)), 64, "cpu", max_error=0.0)
+            calibrate.calibrate(net, cfg, win, np.arange(len(win)), 64, "cpu", max_error=0.0,
+                                exact_heads=False)
             package.export(pkg + "-heads", cfg, net)
             p = subprocess.run([BINARY, "eval", "--model", pkg + "-heads", "--shards", ds_dir, "--split",
                                 "test", "--json", "--quiet", "--threads", "1"],

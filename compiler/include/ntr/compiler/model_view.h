@@ -17,7 +17,7 @@ struct LstmWeights {  // one layer, one weight set
   std::vector<int32_t> bias, mult, shift;  // [4H]
 };
 
-struct HeadWeights {  // one head set
+struct HeadWeights {                              // one head set
   std::vector<int8_t> fc1;                        // [A][Y]
   std::vector<int32_t> fc1_bias, fc1_mult, fc1_shift;  // [A]
   std::vector<int8_t> fc2;                        // [2][A]
