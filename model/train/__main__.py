@@ -140,6 +140,8 @@ def _package_windows(args):
 
 def cmd_calibrate(args):
     from . import calibrate, evaluate, package
+    if args.keep_design_heads and not args.sum_heads:
+        raise ValueError("calibrate: --keep-design-heads needs --sum-heads")
     dev, cfg, net, names, win, rows = _package_windows(args)
     how = {}
     if cfg.summed and not cfg.sum_heads and not args.summed:

@@ -190,6 +190,8 @@ class CliTest(unittest.TestCase):
                     "--sum-heads", check=False)
             self.assertEqual(p.returncode, 2)  # argparse's usage error
             self.assertIn("not allowed with", p.stderr)
+            self.assert_error(["calibrate", "--package", pkg, "--dataset", ds, "--out", t,
+                               "--keep-design-heads"], "--keep-design-heads needs --sum-heads")
 
 
 if __name__ == "__main__":
