@@ -23,19 +23,19 @@ using namespace ntr;
 
 namespace {
 
-// The variant's config with its own designs, or with the five designs of the shipped models and
-// their sum heads (10 head sets).
-const ns::model::ModelPackage& package(const std::string& variant, bool sum_heads) {
-  static std::map<std::pair<std::string, bool>, std::unique_ptr<ns::model::ModelPackage>> cache;
-  auto& p = cache[{variant, sum_heads}];
+// A variant config (configs/model/<variant>.yaml) with random weights, or, for a path, that
+// INT8 package (a shipped model: its weights, designs and sum heads).
+const ns::model::ModelPackage& package(const std::string& variant) {
+  static std::map<std::string, std::unique_ptr<ns::model::ModelPackage>> cache;
+  auto& p = cache[variant];
   if (!p) {
-    auto cfg = ns::model::load_model_config(csim::testing::source_dir() / "configs" / "model" /
-                                            (variant + ".yaml"));
-    if (sum_heads) {
-      cfg.designs = {"8w", "6w+ls", "rob", "lsq", "4w+mem"};
-      cfg.summed.heads = true;
-    }
-    p = std::make_unique<ns::model::ModelPackage>(ns::model::make_random_int8_package(cfg, 17));
+    const auto root = csim::testing::source_dir();
+    p = std::make_unique<ns::model::ModelPackage>(
+        variant.find('/') != std::string::npos
+            ? ns::model::open_model(root / variant, ns::model::PackageFormat::Int8, 0)
+            : ns::model::make_random_int8_package(
+                  ns::model::load_model_config(root / "configs" / "model" / (variant + ".yaml")),
+                  17));
   }
   return *p;
 }
@@ -45,20 +45,18 @@ struct Case {
   int64_t tiles;
   size_t instructions;
   int64_t max_windows_per_tile;  // 0: as the compiler chooses
-  int window_length = 0, window_target = 0;  // 0: the card's (512, 128)
-  bool sum_heads = false;                    // five designs and their sum heads
+  int window_length = 0, window_target = 0;  // 0: the card's
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.variant << (c.sum_heads ? " with sum heads" : "") << " on " << c.tiles << " tile(s), "
-      << c.instructions << " instructions";
+  *os << c.variant << " on " << c.tiles << " tile(s), " << c.instructions << " instructions";
 }
 
 std::string name(const ::testing::TestParamInfo<Case>& i) {
-  std::string v = i.param.variant;
+  std::string v = i.param.variant.substr(i.param.variant.rfind('/') + 1);
   for (auto& c : v)
     if (c == '-') c = '_';
-  return v + (i.param.sum_heads ? "_sum_heads_" : "_") + std::to_string(i.param.tiles) + "tiles";
+  return v + "_" + std::to_string(i.param.tiles) + "tiles";
 }
 
 class ModelTest : public ::testing::TestWithParam<Case> {};
@@ -68,7 +66,7 @@ TEST_P(ModelTest, BitExactAndOnSchedule) {
   // The bidirectional variants at L = 512 do not fit 8 tiles' global buffers (each tile spills
   // its layer-0 outputs, 128 KiB, and neither the GWB nor a 160 KiB GIB bank has room): they run
   // there with a shorter window, on the reference too.
-  ns::model::ModelPackage pkg = package(c.variant, c.sum_heads);
+  ns::model::ModelPackage pkg = package(c.variant);
   if (c.window_length) {
     pkg.card.window_length = c.window_length;
     pkg.card.window_target = c.window_target;
@@ -114,9 +112,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"paper-bi-tied", 8, 24 * 64 - 20, 0, 256, 64},
                       Case{"paper-uni", 8, 8 * 128 + 40, 0},
                       Case{"bi-h128", 8, 24 * 64 - 20, 0, 256, 64},
-                      // the shipped default's shape: L = 128, T = 64, 5 designs with sum heads
-                      Case{"paper-bi-tied", 1, 200, 0, 128, 64, true},
-                      Case{"paper-bi-tied", 8, 16 * 64 + 5, 0, 128, 64, true}),
+                      // the shipped default: L = 128, T = 64, 5 designs with their sum heads
+                      Case{"data/models/paper-bi-tied-l128-int8", 1, 200, 0},
+                      Case{"data/models/paper-bi-tied-l128-int8", 8, 16 * 64 + 5, 0}),
     name);
 
 }  // namespace

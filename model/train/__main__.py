@@ -96,7 +96,7 @@ def cmd_params(args):
     for v in args.variants:
         cfg = _overrides(config.load(v), args)
         out[cfg.variant] = {"parameters": cfg.parameter_count(), "designs": len(cfg.designs),
-                            "window": [cfg.length, cfg.target],
+                            "head_sets": cfg.head_sets, "window": [cfg.length, cfg.target],
                             "macs_per_position": cfg.macs_per_position(),
                             "macs_per_head": cfg.macs_per_head(),
                             "macs_per_instruction": cfg.macs_per_instruction()}

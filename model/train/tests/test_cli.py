@@ -158,6 +158,12 @@ class CliTest(unittest.TestCase):
             self.assertEqual((card.summed, card.head_sets), ({"heads": True}, 2 * D))
             self.assertTrue(card.metrics["calibration"]["sum_heads"])
             self.assertEqual(card.metrics["calibration"]["design_heads"], "as trained")
+            # `params` of a package: its head sets and what they cost
+            par = [next(iter(json.loads(run("params", p).stdout).values()))
+                   for p in (pkg, os.path.join(t, "heads"))]
+            self.assertEqual([x["head_sets"] for x in par], [D, 2 * D])
+            self.assertEqual(par[1]["macs_per_instruction"] - par[0]["macs_per_instruction"],
+                             D * par[0]["macs_per_head"])
             for k, v in orig.items():  # the design heads as they were
                 np.testing.assert_array_equal(tensors[k], v, err_msg=k)
             # again: fresh copies of the design heads are shifted, not the old sum heads; the

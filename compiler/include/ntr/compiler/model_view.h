@@ -17,7 +17,8 @@ struct LstmWeights {  // one layer, one weight set
   std::vector<int32_t> bias, mult, shift;  // [4H]
 };
 
-struct HeadWeights {                              // one head set
+// One head set (a design's, or its sum heads).
+struct HeadWeights {
   std::vector<int8_t> fc1;                        // [A][Y]
   std::vector<int32_t> fc1_bias, fc1_mult, fc1_shift;  // [A]
   std::vector<int8_t> fc2;                        // [2][A]
